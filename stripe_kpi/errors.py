@@ -1,0 +1,48 @@
+"""One error tree. Each error carries a one-line message that tells the user what to do next;
+the CLI prints that line and exits with the error's code (tracebacks only with --debug)."""
+
+
+class StripeKpiError(Exception):
+    """Base of every error the CLI turns into one line and an exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(StripeKpiError):
+    """A setting is missing or malformed."""
+
+    exit_code = 2
+
+
+class StripeAccessError(StripeKpiError):
+    """Stripe (or the server at STRIPE_API_BASE) refused us or could not be reached."""
+
+    exit_code = 3
+
+
+class SyncConflictError(StripeKpiError):
+    """Another sync holds the lock on this database."""
+
+    exit_code = 4
+
+
+class StorageError(StripeKpiError):
+    """The database cannot be opened, is locked, read-only or from a newer version."""
+
+    exit_code = 5
+
+
+class DeliveryError(StripeKpiError):
+    """The report could not be delivered (SMTP)."""
+
+    exit_code = 6
+
+
+class InputError(StripeKpiError):
+    """Bad command-line input (a date, a range)."""
+
+    exit_code = 2
