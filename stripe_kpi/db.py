@@ -1,0 +1,150 @@
+"""The database: engine, SQLite pragmas, and schema migrations.
+
+SQLite is the embedded default: WAL so the report reads while the worker writes, a busy timeout so
+two processes wait for each other instead of failing, foreign keys on (SQLite leaves them off).
+PostgreSQL runs the same code given a ``postgresql+psycopg://`` URL. The schema is always brought to
+the newest alembic revision on open, so an existing database upgrades in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from stripe_kpi.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "memory":  # in-memory databases cannot use WAL
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # safe under WAL, much faster commits
+    finally:
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with our pragmas; does not touch the schema."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StorageError(
+                    f"DATABASE_URL points into {parent}, which does not exist: create the "
+                    "folder or choose another path"
+                )
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is there already)."""
+    known = {revision.revision for revision in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    current = current_revision(engine)
+    if current is not None and current not in known:
+        raise StorageError(
+            f"the database was written by a newer stripe_kpi (schema {current}): upgrade "
+            "stripe_kpi, or point DATABASE_URL at another database"
+        )
+    if current != head_revision():
+        command.upgrade(alembic_config(engine), "head")
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(url: str, *, migrate: bool = True) -> Engine:
+    """Open (and by default migrate) the database, turning driver errors into one clear line."""
+    engine = make_engine(url)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            with engine.connect():
+                pass
+    except StorageError:
+        engine.dispose()
+        raise
+    except OperationalError as exc:
+        engine.dispose()
+        raise StorageError(storage_message(url, exc)) from None
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open {describe(url)}: {exc.__class__.__name__}") from None
+    return engine
+
+
+def storage_message(url: str, exc: BaseException) -> str:
+    """One line for the usual database failures, saying what to do."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    where = describe(url)
+    if "locked" in text or "busy" in text:
+        return f"{where} is locked by another process: wait for it to finish and run again"
+    if "readonly" in text or "read-only" in text:
+        return f"{where} is read-only: check the file's permissions"
+    if "unable to open" in text:
+        return f"cannot open {where}: check that the path exists and is writable"
+    if "connection" in text or "could not connect" in text or "refused" in text:
+        return f"cannot connect to {where}: is the database server running?"
+    if "not a database" in text or "malformed" in text:
+        return f"{where} is not a stripe_kpi database (or is corrupted): use another DATABASE_URL"
+    return f"database error on {where}: {text.splitlines()[0] if text else exc.__class__.__name__}"
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits together, or not at all."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,371 @@
+"""The database schema: one table per Stripe object kind, the sync state, and the derived tables.
+
+Every Stripe row keeps the object's raw JSON (``raw``) beside a few typed columns: the typed
+columns are what the metrics read (fast, indexed); the raw JSON means a new metric never needs a
+re-download. Column names follow Stripe's field names where there is one, so a founder reading the
+file with SQL recognises them. Timestamps are unix seconds (UTC), as Stripe gives them; money is
+integer minor units of the row's ``currency``.
+
+The schema is created and upgraded by alembic migrations (``stripe_kpi/migrations``), never by
+``create_all`` on a user's database: a test checks that the migrations produce exactly these tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+def _raw() -> Any:
+    return Field(sa_column=Column(Text, nullable=False))
+
+
+def _json() -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    """Unix seconds. BigInteger: PostgreSQL's INTEGER would overflow in 2038."""
+    return Field(default=None, sa_column=Column(BigInteger, nullable=nullable, index=index))
+
+
+def _money(nullable: bool = True, default: int | None = None) -> Any:
+    """Minor units. BigInteger: a yearly enterprise invoice in a zero-decimal currency is large."""
+    if default is None and not nullable:
+        default = 0
+    return Field(default=default, sa_column=Column(BigInteger, nullable=nullable))
+
+
+def _parent(table: str) -> Any:
+    """A child written in the same transaction as its parent (items with their subscription,
+    lines with their invoice), so the foreign key can be enforced and cascade on delete."""
+    return Field(
+        sa_column=Column(
+            Text, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Stripe objects
+# ---------------------------------------------------------------------------------------------
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    id: str = Field(primary_key=True)
+    created: int = _ts(nullable=False)
+    email: str | None = None
+    name: str | None = None
+    currency: str | None = None
+    deleted: bool = False
+    livemode: bool = False
+    raw: str = _raw()
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+
+    id: str = Field(primary_key=True)
+    created: int = _ts(nullable=False)
+    name: str | None = None
+    active: bool = True
+    deleted: bool = False
+    raw: str = _raw()
+
+
+class Price(SQLModel, table=True):
+    """``recurring_*`` flatten ``price.recurring``; ``tiers`` and ``transform_quantity`` are JSON
+    because a tiered price is only ever read whole."""
+
+    __tablename__ = "price"
+
+    id: str = Field(primary_key=True)
+    created: int = _ts(nullable=False)
+    product_id: str | None = Field(default=None, index=True)
+    active: bool = True
+    currency: str
+    type: str  # one_time | recurring
+    billing_scheme: str = "per_unit"  # per_unit | tiered
+    unit_amount: int | None = _money()
+    unit_amount_decimal: str | None = None  # Stripe's decimal string, exact
+    tiers_mode: str | None = None  # graduated | volume
+    tiers: str | None = _json()  # JSON list of {up_to, unit_amount_decimal, flat_amount_decimal}
+    transform_quantity: str | None = _json()  # JSON {divide_by, round}
+    recurring_interval: str | None = None  # day | week | month | year
+    recurring_interval_count: int | None = None
+    recurring_usage_type: str | None = None  # licensed | metered
+    tax_behavior: str | None = None  # exclusive | inclusive | unspecified
+    nickname: str | None = None
+    deleted: bool = False
+    raw: str = _raw()
+
+
+class Coupon(SQLModel, table=True):
+    __tablename__ = "coupon"
+
+    id: str = Field(primary_key=True)
+    created: int = _ts(nullable=False)
+    name: str | None = None
+    percent_off: str | None = None  # Stripe's number as exact decimal text ("33.33")
+    amount_off: int | None = _money()
+    currency: str | None = None
+    duration: str  # forever | once | repeating
+    duration_in_months: int | None = None
+    deleted: bool = False
+    raw: str = _raw()
+
+
+class TaxRate(SQLModel, table=True):
+    __tablename__ = "tax_rate"
+
+    id: str = Field(primary_key=True)
+    created: int = _ts(nullable=False)
+    percentage: str  # exact decimal text
+    inclusive: bool = False
+    active: bool = True
+    raw: str = _raw()
+
+
+class Discount(SQLModel, table=True):
+    """A coupon applied to a customer, a subscription, an item or an invoice, with its window
+    (``start``, ``end``: a ``repeating`` coupon's discount ends; ``forever`` has no end).
+    Discounts arrive embedded (expanded) in subscriptions and invoices."""
+
+    __tablename__ = "discount"
+
+    id: str = Field(primary_key=True)
+    coupon_id: str | None = Field(default=None, index=True)
+    customer_id: str | None = Field(default=None, index=True)
+    subscription_id: str | None = Field(default=None, index=True)
+    subscription_item_id: str | None = None
+    invoice_id: str | None = None
+    start: int = _ts(nullable=False)
+    end: int | None = _ts()
+    deleted: bool = False
+    raw: str = _raw()
+
+
+class Subscription(SQLModel, table=True):
+    """``cancellation_*`` flatten ``cancellation_details``: the reason decides voluntary or
+    involuntary churn, the feedback and comment appear in the report."""
+
+    __tablename__ = "subscription"
+
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(index=True)
+    status: str
+    currency: str
+    created: int = _ts(nullable=False)
+    start_date: int = _ts(nullable=False)
+    billing_cycle_anchor: int | None = _ts()
+    trial_start: int | None = _ts()
+    trial_end: int | None = _ts()
+    cancel_at: int | None = _ts()
+    cancel_at_period_end: bool = False
+    canceled_at: int | None = _ts()
+    ended_at: int | None = _ts()
+    cancellation_reason: str | None = None
+    cancellation_feedback: str | None = None
+    cancellation_comment: str | None = None
+    collection_method: str | None = None
+    latest_invoice_id: str | None = None
+    discount_ids: str | None = _json()  # JSON list of discount ids, in Stripe's order
+    default_tax_rate_ids: str | None = _json()  # JSON list
+    livemode: bool = False
+    raw: str = _raw()
+
+
+class SubscriptionItem(SQLModel, table=True):
+    """The item as it is now. Its history (past prices and quantities) comes from invoice lines."""
+
+    __tablename__ = "subscription_item"
+
+    id: str = Field(primary_key=True)
+    subscription_id: str = _parent("subscription")
+    price_id: str = Field(index=True)
+    quantity: int | None = None
+    created: int = _ts(nullable=False)
+    current_period_start: int = _ts(nullable=False)
+    current_period_end: int = _ts(nullable=False)
+    discount_ids: str | None = _json()
+    tax_rate_ids: str | None = _json()
+    deleted: bool = False
+    raw: str = _raw()
+
+
+class Invoice(SQLModel, table=True):
+    """``subscription_id`` comes from ``parent.subscription_details.subscription`` (API ≥ 2025).
+    ``lines_complete`` is true once every line (past the 10 a list response embeds) is stored."""
+
+    __tablename__ = "invoice"
+
+    id: str = Field(primary_key=True)
+    customer_id: str | None = Field(default=None, index=True)
+    subscription_id: str | None = Field(default=None, index=True)
+    status: str | None = None  # draft | open | paid | uncollectible | void
+    billing_reason: str | None = None
+    collection_method: str | None = None
+    currency: str
+    created: int = _ts(nullable=False, index=True)
+    period_start: int | None = _ts()
+    period_end: int | None = _ts()
+    subtotal: int | None = _money()
+    total: int | None = _money()
+    total_excluding_tax: int | None = _money()
+    amount_due: int | None = _money()
+    amount_paid: int | None = _money()
+    amount_remaining: int | None = _money()
+    attempt_count: int | None = None
+    next_payment_attempt: int | None = _ts()
+    finalized_at: int | None = _ts()
+    paid_at: int | None = _ts()
+    voided_at: int | None = _ts()
+    marked_uncollectible_at: int | None = _ts()
+    lines_complete: bool = False
+    livemode: bool = False
+    raw: str = _raw()  # the invoice without its lines (they live in invoice_line)
+
+
+class InvoiceLine(SQLModel, table=True):
+    """One invoice line, flattened from the 2025+ shape: ``parent.type`` is
+    ``subscription_item_details`` or ``invoice_item_details``; the price is under
+    ``pricing.price_details.price``. ``discount_amount`` and the tax columns are sums over the
+    line's ``discount_amounts`` and ``taxes``; ``discount_amounts`` keeps the per-discount split."""
+
+    __tablename__ = "invoice_line"
+
+    id: str = Field(primary_key=True)
+    invoice_id: str = _parent("invoice")
+    position: int = 0  # order on the invoice, as Stripe lists it
+    parent_type: str | None = None  # subscription_item_details | invoice_item_details
+    subscription_id: str | None = Field(default=None, index=True)
+    subscription_item_id: str | None = Field(default=None, index=True)
+    invoice_item_id: str | None = None
+    proration: bool = False
+    price_id: str | None = None
+    quantity: int | None = None
+    amount: int = _money(nullable=False)  # before discounts; includes inclusive tax
+    currency: str
+    period_start: int = _ts(nullable=False)
+    period_end: int = _ts(nullable=False)
+    discount_amount: int = 0
+    discount_amounts: str | None = _json()  # JSON list of {"discount": id, "amount": int}
+    tax_exclusive_amount: int = 0
+    tax_inclusive_amount: int = 0
+    description: str | None = None
+    raw: str = _raw()
+
+
+class Event(SQLModel, table=True):
+    """Events of the last 30 days (Stripe's retention): the incremental sync's input, and the only
+    record of status changes (past_due → unpaid) that no invoice shows."""
+
+    __tablename__ = "event"
+
+    id: str = Field(primary_key=True)
+    type: str = Field(index=True)
+    created: int = _ts(nullable=False, index=True)
+    object_id: str | None = Field(default=None, index=True)
+    object_type: str | None = None
+    api_version: str | None = None
+    raw: str = _raw()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sync state
+# ---------------------------------------------------------------------------------------------
+
+
+class SyncState(SQLModel, table=True):
+    """A checkpoint, stored in the same transaction as the rows it vouches for.
+
+    ``key`` names what it covers: ``events`` (the Events API cursor), or
+    ``backfill:<kind>:<window>`` for a window of a backfill; ``value`` is JSON (the last id
+    paged, the window's bounds, done)."""
+
+    __tablename__ = "sync_state"
+
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: int = _ts(nullable=False)
+
+
+class SyncRun(SQLModel, table=True):
+    """One line per sync: when, what kind, how it ended. ``doctor`` and the report read it."""
+
+    __tablename__ = "sync_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: int = _ts(nullable=False)
+    finished_at: int | None = _ts()
+    mode: str  # full | incremental
+    status: str  # running | ok | failed
+    objects: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Derived tables (rebuilt from the above by the metrics layer; documented in the README)
+# ---------------------------------------------------------------------------------------------
+
+
+class MrrMovement(SQLModel, table=True):
+    """One customer's MRR change on one day (``STRIPE_KPI_TIMEZONE``), in the reporting currency's
+    minor units. ``type`` is new | expansion | contraction | churn | reactivation | fx."""
+
+    __tablename__ = "mrr_movement"
+    __table_args__ = (Index("ix_mrr_movement_date_type", "date", "type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    date: str = Field(index=True)  # YYYY-MM-DD
+    customer_id: str = Field(index=True)
+    type: str
+    amount: int = _money(nullable=False)  # signed
+    mrr_before: int = _money(nullable=False)
+    mrr_after: int = _money(nullable=False)
+    currency: str
+    churn_reason: str | None = None  # voluntary | involuntary (churn only)
+    subscription_ids: str | None = _json()  # JSON list of the subscriptions that moved
+
+
+class DailyMetrics(SQLModel, table=True):
+    """The account's numbers at the end of each day, in the reporting currency's minor units."""
+
+    __tablename__ = "daily_metrics"
+
+    date: str = Field(primary_key=True)  # YYYY-MM-DD
+    currency: str
+    mrr: int = _money(nullable=False)
+    customers: int = 0
+    new: int = _money(nullable=False)
+    expansion: int = _money(nullable=False)
+    contraction: int = _money(nullable=False)
+    churn: int = _money(nullable=False)
+    reactivation: int = _money(nullable=False)
+    fx: int = _money(nullable=False)
+    churned_voluntary: int = 0
+    churned_involuntary: int = 0
+    churned_mrr_voluntary: int = _money(nullable=False)
+    churned_mrr_involuntary: int = _money(nullable=False)
+    mrr_at_risk: int = _money(nullable=False)
+
+
+#: Stripe object tables, in the order a backfill fills them (parents first).
+STRIPE_TABLES: tuple[type[SQLModel], ...] = (
+    Customer,
+    Product,
+    Price,
+    Coupon,
+    TaxRate,
+    Discount,
+    Subscription,
+    SubscriptionItem,
+    Invoice,
+    InvoiceLine,
+    Event,
+)
