@@ -17,10 +17,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel
 
 from stripe_kpi.errors import StorageError
 
@@ -108,12 +109,9 @@ def open_database(url: str, *, migrate: bool = True) -> Engine:
     except StorageError:
         engine.dispose()
         raise
-    except OperationalError as exc:
-        engine.dispose()
-        raise StorageError(storage_message(url, exc)) from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StorageError(f"cannot open {describe(url)}: {exc.__class__.__name__}") from None
+        raise StorageError(storage_message(url, exc)) from None
     return engine
 
 
@@ -140,11 +138,83 @@ def table_names(engine: Engine) -> list[str]:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits together, or not at all."""
+    """A session whose work commits together, or not at all; a database failure (locked,
+    read-only, gone) becomes one ``StorageError`` line."""
     with Session(engine) as session:
         try:
             yield session
             session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            url = engine.url.render_as_string(hide_password=False)
+            raise StorageError(storage_message(url, exc)) from None
         except BaseException:
             session.rollback()
             raise
+
+
+#: Child tables replaced whole when their parent is written: a row that Stripe no longer lists
+#: (an item removed from a subscription, a line gone from a re-finalized draft) must disappear.
+_CHILDREN = {
+    "subscription": ("subscription_item", "subscription_id"),
+    "invoice": ("invoice_line", "invoice_id"),
+}
+
+
+def upsert_rows(connection: Connection | Session, rows: dict[str, list[dict[str, Any]]]) -> int:
+    """Insert or update rows by primary key, parents before children, in the caller's transaction.
+
+    Idempotent: writing the same rows twice leaves the same database, which is what makes a sync
+    killed at any instant safe to run again. Returns the number of rows written.
+    """
+    conn = connection.connection() if isinstance(connection, Session) else connection
+    dialect = conn.dialect.name
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    written = 0
+    ordered = sorted(rows, key=_table_order)
+    for name in ordered:
+        batch = _dedupe(rows[name])
+        if not batch:
+            continue
+        table = SQLModel.metadata.tables[name]
+        if name in _CHILDREN:
+            _drop_stale_children(conn, name, batch, rows)
+        keys = [column.name for column in table.primary_key.columns]
+        statement = insert(table)
+        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), batch)
+        written += len(batch)
+    return written
+
+
+def _table_order(name: str) -> int:
+    from stripe_kpi.models import STRIPE_TABLES
+
+    names = [model.__tablename__ for model in STRIPE_TABLES]
+    return names.index(name) if name in names else len(names)
+
+
+def _dedupe(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last row per id wins (an object can arrive twice in one batch, e.g. an expanded
+    coupon on two subscriptions); PostgreSQL refuses one statement that updates a row twice."""
+    if not batch or "id" not in batch[0]:
+        return batch
+    by_id = {row["id"]: row for row in batch}
+    return list(by_id.values()) if len(by_id) != len(batch) else batch
+
+
+def _drop_stale_children(
+    conn: Connection, parent: str, parents: list[dict[str, Any]], rows: dict[str, list[dict]]
+) -> None:
+    child, foreign_key = _CHILDREN[parent]
+    table = SQLModel.metadata.tables[child]
+    keep = {row["id"] for row in rows.get(child, [])}
+    parent_ids = [
+        row["id"] for row in parents if parent != "invoice" or row.get("lines_complete", True)
+    ]
+    for start in range(0, len(parent_ids), 500):
+        chunk = parent_ids[start : start + 500]
+        stale = delete(table).where(table.c[foreign_key].in_(chunk))
+        if keep:
+            stale = stale.where(table.c.id.not_in(keep))
+        conn.execute(stale)

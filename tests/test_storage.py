@@ -1,0 +1,260 @@
+"""Storage on SQLite and on a real PostgreSQL server: migrations, upserts, children, errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, select, text
+from sqlmodel import Session, SQLModel
+
+from stripe_kpi import mapping
+from stripe_kpi.db import (
+    current_revision,
+    head_revision,
+    open_database,
+    session_scope,
+    upsert_rows,
+)
+from stripe_kpi.errors import StorageError
+from stripe_kpi.models import Invoice, InvoiceLine, Subscription, SubscriptionItem
+
+EXPECTED_TABLES = {
+    "alembic_version",
+    "coupon",
+    "customer",
+    "daily_metrics",
+    "discount",
+    "event",
+    "invoice",
+    "invoice_line",
+    "mrr_movement",
+    "price",
+    "product",
+    "subscription",
+    "subscription_item",
+    "sync_run",
+    "sync_state",
+    "tax_rate",
+}
+
+
+def test_migrations_create_every_table(engine: Engine) -> None:
+    from sqlalchemy import inspect
+
+    assert set(inspect(engine).get_table_names()) == EXPECTED_TABLES
+    assert current_revision(engine) == head_revision()
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    """A model changed without a migration would leave existing databases behind."""
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == []
+
+
+def test_open_twice_is_a_no_op(db_url: str) -> None:
+    first = open_database(db_url)
+    first.dispose()
+    second = open_database(db_url)
+    assert current_revision(second) == head_revision()
+    second.dispose()
+
+
+def _subscription(items: list[tuple[str, int]]) -> dict:
+    return {
+        "id": "sub_1",
+        "object": "subscription",
+        "customer": "cus_1",
+        "status": "active",
+        "currency": "usd",
+        "created": 1767225600,
+        "start_date": 1767225600,
+        "cancel_at_period_end": False,
+        "cancellation_details": {"reason": None, "feedback": None, "comment": None},
+        "discounts": [],
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": item_id,
+                    "object": "subscription_item",
+                    "subscription": "sub_1",
+                    "price": {
+                        "id": "price_1",
+                        "object": "price",
+                        "currency": "usd",
+                        "type": "recurring",
+                        "unit_amount": 1000,
+                        "recurring": {
+                            "interval": "month",
+                            "interval_count": 1,
+                            "usage_type": "licensed",
+                        },
+                    },
+                    "quantity": quantity,
+                    "created": 1767225600,
+                    "current_period_start": 1767225600,
+                    "current_period_end": 1769904000,
+                    "discounts": [],
+                }
+                for item_id, quantity in items
+            ],
+        },
+    }
+
+
+def test_upsert_is_idempotent_and_drops_removed_items(engine: Engine) -> None:
+    rows = mapping.rows_for(_subscription([("si_a", 5), ("si_b", 1)]))
+    with Session(engine) as session:
+        assert upsert_rows(session, rows) == 4  # subscription, 2 items, 1 price
+        upsert_rows(session, rows)
+        session.commit()
+    with Session(engine) as session:
+        assert session.exec(select(SubscriptionItem.id).order_by(SubscriptionItem.id)).all() == [
+            ("si_a",),
+            ("si_b",),
+        ]
+    # Stripe now lists one item with a new quantity: si_b was removed from the subscription.
+    with Session(engine) as session:
+        upsert_rows(session, mapping.rows_for(_subscription([("si_a", 8)])))
+        session.commit()
+    with Session(engine) as session:
+        items = session.exec(select(SubscriptionItem.id, SubscriptionItem.quantity)).all()
+        assert [tuple(i) for i in items] == [("si_a", 8)]
+        raw = session.exec(select(Subscription.raw)).one()[0]
+        assert json.loads(raw)["items"]["data"][0]["quantity"] == 8
+
+
+def _invoice(line_ids: list[str], has_more: bool) -> dict:
+    return {
+        "id": "in_1",
+        "object": "invoice",
+        "customer": "cus_1",
+        "currency": "usd",
+        "created": 1767225600,
+        "status": "paid",
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": "sub_1"},
+        },
+        "status_transitions": {"paid_at": 1767229200, "finalized_at": 1767225700},
+        "lines": {
+            "object": "list",
+            "has_more": has_more,
+            "data": [
+                {
+                    "id": line_id,
+                    "object": "line_item",
+                    "amount": 1000,
+                    "currency": "usd",
+                    "period": {"start": 1767225600, "end": 1769904000},
+                    "parent": {
+                        "type": "subscription_item_details",
+                        "subscription_item_details": {
+                            "subscription": "sub_1",
+                            "subscription_item": "si_a",
+                            "proration": False,
+                            "invoice_item": None,
+                        },
+                    },
+                    "pricing": {
+                        "type": "price_details",
+                        "price_details": {"price": "price_1", "product": "prod_1"},
+                    },
+                    "quantity": 1,
+                    "taxes": [{"amount": 200, "tax_behavior": "exclusive"}],
+                    "discount_amounts": [{"amount": 100, "discount": "di_1"}],
+                }
+                for line_id in line_ids
+            ],
+        },
+    }
+
+
+def test_invoice_lines_are_typed_and_complete_flag_is_honest(engine: Engine) -> None:
+    with Session(engine) as session:
+        upsert_rows(session, mapping.rows_for(_invoice(["il_1", "il_2"], has_more=True)))
+        session.commit()
+        invoice = session.exec(select(Invoice)).one()[0]
+        assert (invoice.subscription_id, invoice.paid_at, invoice.lines_complete) == (
+            "sub_1",
+            1767229200,
+            False,
+        )
+        assert "lines" not in json.loads(invoice.raw)
+        line = session.get(InvoiceLine, "il_1")
+        assert (line.subscription_item_id, line.price_id, line.proration) == (
+            "si_a",
+            "price_1",
+            False,
+        )
+        assert (line.tax_exclusive_amount, line.discount_amount, line.position) == (200, 100, 0)
+    # The rest of the lines arrive: il_2 was dropped from the invoice, il_3 added.
+    with Session(engine) as session:
+        extra = _invoice(["il_3"], has_more=False)["lines"]["data"]
+        upsert_rows(session, mapping.rows_for(_invoice(["il_1"], has_more=True), extra))
+        session.commit()
+        ids = [r[0] for r in session.exec(select(InvoiceLine.id).order_by(InvoiceLine.id)).all()]
+        assert ids == ["il_1", "il_3"]
+        assert session.get(Invoice, "in_1").lines_complete is True
+
+
+def test_sqlite_pragmas(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+    engine.dispose()
+
+
+def test_newer_schema_is_refused_not_downgraded(sqlite_url: str) -> None:
+    engine = open_database(sqlite_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StorageError, match="newer stripe_kpi"):
+        open_database(sqlite_url)
+
+
+def test_not_a_database_is_one_clear_line(tmp_path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database" * 100)
+    with pytest.raises(StorageError, match="is not a stripe_kpi database"):
+        open_database(f"sqlite:///{path}")
+    assert path.read_text().startswith("these are my notes")
+
+
+def test_missing_folder_is_one_clear_line(tmp_path) -> None:
+    with pytest.raises(StorageError, match="does not exist"):
+        open_database(f"sqlite:///{tmp_path}/nope/stripe_kpi.db")
+
+
+def test_unreachable_postgres_is_one_clear_line() -> None:
+    from tests.pg_cluster import free_port
+
+    url = f"postgresql+psycopg://postgres:hunter2@127.0.0.1:{free_port()}/x"
+    with pytest.raises(StorageError, match="cannot connect") as info:
+        open_database(url)
+    assert "hunter2" not in info.value.message
+
+
+def test_locked_sqlite_is_one_clear_line(sqlite_url: str, monkeypatch) -> None:
+    monkeypatch.setattr("stripe_kpi.db.SQLITE_BUSY_TIMEOUT_MS", 100)
+    engine = open_database(sqlite_url)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with (
+            pytest.raises(StorageError, match="is locked by another process"),
+            session_scope(engine) as session,
+        ):
+            session.exec(text("DELETE FROM customer"))
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
