@@ -62,7 +62,11 @@ class Settings(BaseSettings):
     """Field names map to environment variables through ``validation_alias``; see .env.example."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `SMTP_PORT=` in a copied .env.example means "default"
+        extra="ignore",
+        populate_by_name=True,
     )
 
     stripe_api_key: SecretStr | None = Field(default=None, validation_alias="STRIPE_API_KEY")
@@ -133,7 +137,10 @@ class Settings(BaseSettings):
             ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
-        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        if url.get_backend_name() == "postgresql" and url.drivername not in (
+            "postgresql",
+            "postgresql+psycopg",
+        ):
             raise ValueError("must use the psycopg driver: postgresql+psycopg://…")
         return value
 

@@ -1,0 +1,139 @@
+"""The command line: thin Typer commands over the library.
+
+Every command turns a ``StripeKpiError`` into one red line and its exit code; anything unexpected
+becomes one line too, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from stripe_kpi import __version__
+from stripe_kpi.config import Settings, load_settings
+from stripe_kpi.errors import StripeKpiError
+from stripe_kpi.log import configure_logging
+
+app = typer.Typer(
+    name="stripe-kpi",
+    help="SaaS metrics (MRR movements, churn, ARPU…) from your Stripe account, kept in a local "
+    "database you own.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+simulate_app = typer.Typer(help="The built-in simulated Stripe account (no key, no network).")
+app.add_typer(simulate_app, name="simulate")
+
+out = Console(soft_wrap=True)  # one line per fact, whatever the width: scripts grep them
+err = Console(stderr=True, soft_wrap=True)
+
+_state: dict[str, Any] = {"debug": False}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(func: F) -> F:
+    """Print a StripeKpiError as its one line and exit with its code; never a traceback unless
+    --debug was given."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except StripeKpiError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            if _state["debug"]:
+                raise
+            err.print(
+                f"[red]unexpected error:[/red] {exc.__class__.__name__}: {exc} "
+                "(run again with --debug for the traceback, and please report it)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(70) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"stripe-kpi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+) -> None:
+    """SaaS metrics from your Stripe account."""
+    _state["debug"] = debug
+    fmt = "auto"
+    with contextlib.suppress(StripeKpiError):  # the command itself reports a bad setting
+        fmt = load_settings().log_format
+    configure_logging(fmt, logging.DEBUG if debug else logging.INFO)
+
+
+@app.command()
+@one_line_errors
+def doctor() -> None:
+    """Check the settings, the database, the Stripe key and SMTP, and say what is wrong."""
+    from stripe_kpi.doctor import run_checks
+
+    results = run_checks()
+    failed = False
+    for check in results:
+        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}
+        out.print(f"{mark[check.status]} {check.name}: {check.detail}", highlight=False)
+        failed = failed or check.status == "fail"
+    if failed:
+        raise typer.Exit(1)
+
+
+@simulate_app.command("serve")
+@one_line_errors
+def simulate_serve(
+    port: int = typer.Option(12111, min=0, max=65535, help="Port on 127.0.0.1 (0: any free)."),
+    seed: int = typer.Option(1, help="Seed of the synthetic account."),
+    customers: int = typer.Option(200, min=1, max=200_000, help="Number of customers."),
+    months: int = typer.Option(24, min=1, max=120, help="Months of history."),
+    latency: float = typer.Option(0.0, min=0.0, help="Seconds added to every response."),
+) -> None:
+    """Serve a synthetic Stripe account on 127.0.0.1 for manual use and benchmarks."""
+    from stripe_kpi.simulator.cli_support import serve_synthetic
+
+    serve_synthetic(
+        port=port, seed=seed, customers=customers, months=months, latency=latency, console=out
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
