@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import defaultdict
 
@@ -271,11 +272,11 @@ def test_threads_together_respect_the_overall_and_endpoint_budgets() -> None:
     assert len(grants) == 400
 
     overall = sorted(at for at, _ in grants)
-    assert min(b - a for a, b in zip(overall, overall[1:], strict=False)) >= 0.01 - 1e-9
+    assert min(b - a for a, b in itertools.pairwise(overall)) >= 0.01 - 1e-9
     by_endpoint: dict[str, list[float]] = defaultdict(list)
     for at, endpoint in grants:
         by_endpoint[endpoint].append(at)
     for times in by_endpoint.values():
         times.sort()
         assert len(times) == 100
-        assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.04 - 1e-9
+        assert min(b - a for a, b in itertools.pairwise(times)) >= 0.04 - 1e-9

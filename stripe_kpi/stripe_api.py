@@ -1,0 +1,503 @@
+"""The network edge: every request to Stripe (or to a server that speaks its API) goes through here.
+
+Built on the official ``stripe.StripeClient`` for what it does well (authentication headers, the
+pinned ``Stripe-Version``, form encoding of ``created[gte]=…``/``expand[0]=…``, error parsing), with
+three things of our own:
+
+* **Our retry loop, not the SDK's.** The SDK's loop (``stripe._http_client``) ignores
+  ``Retry-After``, never retries a 429, and cannot talk to a shared rate limiter. So the client is
+  built with ``max_network_retries=0`` and ``_get`` retries 429, 409, 5xx and retryable network
+  errors with exponential backoff and full jitter, obeying ``Stripe-Should-Retry`` both ways.
+* **One shared rate limiter** (``stripe_kpi.ratelimit``) that every attempt passes first, keyed by
+  the endpoint (``/v1/invoices/{id}/lines``), and told about every 429 so it slows down.
+* **Raw JSON out.** ``raw_request`` returns the body as text; we parse it into plain dicts, which is
+  what the database stores. ``StripeObject`` would turn some decimal strings into ``Decimal``.
+
+Errors the user can act on become one ``StripeAccessError`` line: a rejected key (401), a missing
+restricted-key permission named in Dashboard terms (403), an address that cannot be reached.
+
+Threads: ``StripeClient`` keeps no per-request state, and the SDK's ``RequestsClient`` already keeps
+one ``requests.Session`` per thread. We still give each thread its own client over a session we
+create, so that ``close()`` can close every pooled connection (the SDK's ``close`` only closes the
+calling thread's session, leaving the other threads' sockets to the garbage collector).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import requests
+import stripe
+import structlog
+from stripe._api_version import _ApiVersion
+
+from stripe_kpi.errors import ConfigurationError, StripeAccessError
+from stripe_kpi.ratelimit import RateLimiter, limits_for_key
+
+if TYPE_CHECKING:
+    from stripe_kpi.config import Settings
+
+#: The API version the installed ``stripe`` package is generated for: the shape we parse.
+API_VERSION: str = _ApiVersion.CURRENT
+DEFAULT_API_BASE: str = stripe.DEFAULT_API_BASE
+
+#: Connect and read timeouts in seconds. Stripe's SDK waits 80 s for an answer; connecting to an
+#: address that drops packets should fail much sooner than that.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 80.0)
+
+KeyKind = Literal["secret", "restricted"]
+KeyMode = Literal["test", "live"]
+
+_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
+_KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*.…]*")
+_RAK_PERMISSION = re.compile(r"\brak_([a-z0-9_]+?)_(read|write)\b")
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+# Dashboard labels that are not "the permission's resource name, capitalised, plural".
+_PERMISSION_LABELS = {
+    "plan": "Prices",  # the permission keeps the API's original name for prices
+    "price": "Prices",
+    "balance": "Balance",
+    "account": "Account",
+}
+
+# ``raw_request`` takes these as request options, not as query parameters: a list parameter of
+# that name would silently change the key, the version or the host instead of being sent.
+_OPTION_NAMES = frozenset(
+    {
+        "api_key",
+        "stripe_version",
+        "stripe_account",
+        "stripe_context",
+        "max_network_retries",
+        "idempotency_key",
+        "content_type",
+        "headers",
+        "base",
+        "usage",
+    }
+)
+
+log = structlog.get_logger(__name__)
+
+
+def _parse_key(api_key: str) -> tuple[KeyKind, KeyMode]:
+    """Split a key into kind and mode, or explain what is wrong without ever echoing it."""
+    if not api_key:
+        raise ConfigurationError(
+            "STRIPE_API_KEY is empty: set it to a restricted key (rk_live_…) with read access"
+        )
+    if api_key != api_key.strip() or api_key[0] in "'\"" or api_key[-1] in "'\"":
+        raise ConfigurationError(
+            "STRIPE_API_KEY has surrounding spaces or quotes: set it to the key alone"
+        )
+    if api_key.startswith("pk_"):
+        raise ConfigurationError(
+            "STRIPE_API_KEY is a publishable key (pk_…), which cannot read billing data: use a "
+            "restricted key (rk_…) with read access, or a secret key (sk_…)"
+        )
+    match = _KEY_PATTERN.match(api_key)
+    if match is None:
+        raise ConfigurationError(
+            "STRIPE_API_KEY is not a Stripe secret or restricted key (expected sk_test_…, "
+            "sk_live_…, rk_test_… or rk_live_…)"
+        )
+    prefix, mode = match.group(1), match.group(2)
+    return ("secret" if prefix == "sk" else "restricted"), ("test" if mode == "test" else "live")
+
+
+def key_kind(api_key: str) -> KeyKind:
+    """``secret`` (sk_: full access) or ``restricted`` (rk_: only the permissions it was given).
+
+    ``doctor`` uses it to recommend a restricted read-only key. A malformed key raises
+    ``ConfigurationError``; the message never contains the key.
+    """
+    return _parse_key(api_key)[0]
+
+
+def key_mode(api_key: str) -> KeyMode:
+    """``test`` or ``live``: the two modes see different data and have different rate limits."""
+    return _parse_key(api_key)[1]
+
+
+def endpoint_key(path: str) -> str:
+    """The rate-limit key of a request path: object ids replaced by ``{id}``.
+
+    Stripe counts each API operation as one endpoint, whatever the id: ``/v1/invoices/in_1Ab`` and
+    ``/v1/invoices/in_2Cd`` share a budget. A segment is taken to be an id unless it is made only of
+    lower-case letters and underscores, as collection names are (``credit_notes``); ids carry
+    digits or capitals (``in_1NsBcd…``), and custom ids (old plan ids such as ``gold-monthly``)
+    usually carry a dash.
+    """
+    bare = path.split("?", 1)[0]
+    segments = [
+        segment if not segment or re.fullmatch(r"[a-z_]+|v\d+", segment) else "{id}"
+        for segment in bare.split("/")
+    ]
+    return "/".join(segments)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again. ``max_attempts`` counts the first try; ``max_elapsed`` bounds the whole
+    call in seconds (a retry whose wait would pass it is not made). Waits grow as
+    ``base_delay * 2**(n-1)`` capped at ``max_delay``, and each is drawn uniformly from zero to
+    that ("full jitter": many threads failing together must not come back together). A server's
+    ``Retry-After`` replaces the drawn wait, capped at ``max_retry_after``."""
+
+    max_attempts: int = 8
+    max_elapsed: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+    def backoff_ceiling(self, failures: int) -> float:
+        """The upper bound of the wait after ``failures`` failed attempts (1, 2, …)."""
+        return min(self.max_delay, self.base_delay * 2 ** (failures - 1))
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """``Retry-After`` in seconds: either delta-seconds or an HTTP date (RFC 9110)."""
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _should_retry(err: stripe.StripeError) -> bool:
+    """Stripe's own rule (``HTTPClient._should_retry``) plus 429, which the SDK never retries.
+
+    ``Stripe-Should-Retry`` wins either way: ``false`` means a retry cannot succeed (even on a 5xx
+    or 409), ``true`` means it may (a lock timeout on a 4xx, say).
+    """
+    if isinstance(err, stripe.APIConnectionError):
+        return err.should_retry
+    advice = _header(err.headers, "stripe-should-retry")
+    if advice == "true":
+        return True
+    if advice == "false":
+        return False
+    status = err.http_status or 0
+    return status in (409, 429) or status >= 500
+
+
+def _redact_keys(text: str) -> str:
+    return _KEY_LIKE.sub("[key]", text)
+
+
+def permission_label(permission: str) -> tuple[str, str]:
+    """``rak_subscription_read`` → ``("Subscriptions", "read")``: the row and column a founder
+    sees when editing a restricted key in the Dashboard."""
+    match = _RAK_PERMISSION.fullmatch(permission)
+    if match is None:
+        return permission, "read"
+    resource, access = match.group(1), match.group(2)
+    label = _PERMISSION_LABELS.get(resource)
+    if label is None:
+        words = resource.replace("_", " ")
+        label = words[:1].upper() + words[1:]
+        if not label.endswith("s"):
+            label += "s"
+    return label, access
+
+
+def _network_reason(err: stripe.APIConnectionError) -> str:
+    text = str(err.user_message or "")
+    match = _ERRNO_TEXT.search(text)
+    if match:
+        return match.group(1).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    cause = err.__cause__
+    return type(cause).__name__ if cause is not None else "network error"
+
+
+class StripeApi:
+    """Read-only access to one Stripe account, safe to share between threads.
+
+    Every method returns plain JSON-ready dicts exactly as Stripe sent them. Build one with
+    ``make_client``; close it (or use it as a context manager) to release pooled connections.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str | None = None,
+        *,
+        limiter: RateLimiter,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.kind, self.mode = _parse_key(api_key)
+        base = (api_base or DEFAULT_API_BASE).strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+$", base):
+            raise ConfigurationError(
+                "STRIPE_API_BASE must be a base address such as https://api.stripe.com"
+            )
+        self.api_base = base
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self._api_key = api_key
+        self._timeout = timeout
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"StripeApi(api_base={self.api_base!r}, mode={self.mode!r}, kind={self.kind!r})"
+
+    def __enter__(self) -> StripeApi:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every thread's pooled connections. Call it once the thread pool is done."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
+
+    def _client(self) -> stripe.StripeClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            session = requests.Session()
+            with self._sessions_lock:
+                self._sessions.append(session)
+            client = stripe.StripeClient(
+                self._api_key,
+                stripe_version=API_VERSION,
+                base_addresses={"api": self.api_base},
+                max_network_retries=0,
+                http_client=stripe.RequestsClient(session=session, timeout=self._timeout),
+            )
+            self._local.client = client
+        return client
+
+    # -- the read operations the sync needs ------------------------------------------------
+
+    def list_page(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One page of a list endpoint: Stripe's list object (``data``, ``has_more``, ``url``…).
+
+        ``params`` as Stripe documents them: ``{"limit": 100, "created": {"gte": t},
+        "starting_after": "in_…", "expand": ["data.discounts"]}``; nested dicts and lists are
+        form-encoded as ``created[gte]=…`` and ``expand[0]=…``.
+        """
+        page = self._get(path, params)
+        if not isinstance(page.get("data"), list) or not isinstance(page.get("has_more"), bool):
+            raise StripeAccessError(
+                f"The server at {self.api_base} answered GET {path} without a list "
+                "(no data/has_more); check STRIPE_API_BASE"
+            )
+        return page
+
+    def retrieve(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One object, e.g. ``retrieve("/v1/invoices/in_123", {"expand": ["discounts"]})``."""
+        return self._get(path, params)
+
+    def account(self) -> dict[str, Any]:
+        """The account the key belongs to (``GET /v1/account``), for ``doctor`` to name it."""
+        return self._get("/v1/account", None)
+
+    # -- the retry loop ---------------------------------------------------------------------
+
+    def _get(self, path: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        clashes = _OPTION_NAMES.intersection(params or {})
+        if clashes:
+            raise ValueError(f"not sendable as query parameters: {', '.join(sorted(clashes))}")
+        endpoint = endpoint_key(path)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.limiter.acquire(endpoint)
+            try:
+                response = self._client().raw_request("get", path, **dict(params or {}))
+            except stripe.StripeError as err:
+                status = err.http_status
+                if status == 429:
+                    self.limiter.note_rate_limited(endpoint)
+                if status in (401, 403) or not _should_retry(err):
+                    raise self._final_error(err, path, attempt, started, exhausted=False) from err
+                wait = self._wait_before_retry(err, attempt)
+                if (
+                    attempt >= self.retry.max_attempts
+                    or self._clock() - started + wait > self.retry.max_elapsed
+                ):
+                    raise self._final_error(err, path, attempt, started, exhausted=True) from err
+                log.warning(
+                    "stripe_retry",
+                    path=path,
+                    status=status,
+                    attempt=attempt,
+                    wait=round(wait, 3),
+                    reason=_network_reason(err)
+                    if isinstance(err, stripe.APIConnectionError)
+                    else None,
+                )
+                self._sleep(wait)
+                continue
+            return self._decode(response, path)
+
+    def _wait_before_retry(self, err: stripe.StripeError, failures: int) -> float:
+        retry_after = _retry_after(err.headers)
+        if retry_after is not None:
+            return min(retry_after, self.retry.max_retry_after)
+        return self._jitter() * self.retry.backoff_ceiling(failures)
+
+    def _decode(self, response: Any, path: str) -> dict[str, Any]:
+        # StripeResponse has parsed the body already, into OrderedDicts; parse the text again
+        # into plain dicts, the form the rest of the code and the raw-JSON columns expect.
+        body = json.loads(response.body)
+        if not isinstance(body, dict):
+            raise StripeAccessError(
+                f"The server at {self.api_base} answered GET {path} with JSON that is not an "
+                "object; check STRIPE_API_BASE"
+            )
+        return body
+
+    def _final_error(
+        self, err: stripe.StripeError, path: str, attempts: int, started: float, *, exhausted: bool
+    ) -> StripeAccessError:
+        """The one line a founder reads when a request finally fails."""
+        status = err.http_status
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+        over = f"{tries} over {self._clock() - started:.0f}s"
+        stripe_says = _redact_keys(str(err.user_message or "")).strip()
+        if isinstance(err, stripe.APIConnectionError):
+            return StripeAccessError(
+                f"Cannot reach the Stripe API at {self.api_base}: {_network_reason(err)} "
+                f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
+            )
+        if status == 401:
+            return StripeAccessError(
+                "Stripe rejected the API key (401): check STRIPE_API_KEY; the key may be "
+                "mistyped, expired or revoked (Dashboard → Developers → API keys)"
+            )
+        if status == 403:
+            return StripeAccessError(_permission_message(path, stripe_says))
+        if exhausted and status == 429:
+            return StripeAccessError(
+                f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
+                "lower STRIPE_KPI_RATE_LIMIT"
+            )
+        if exhausted:
+            return StripeAccessError(
+                f"Stripe kept failing GET {path} (HTTP {status}) after {over}; try again later "
+                "(https://status.stripe.com)"
+            )
+        if err.error is None:  # the body was not a Stripe error object: not JSON, or not Stripe's
+            return StripeAccessError(
+                f"The server at {self.api_base} answered GET {path} with HTTP {status} and a body "
+                "that is not Stripe's JSON; check STRIPE_API_BASE"
+            )
+        if status is not None and (status >= 500 or status == 409):
+            return StripeAccessError(
+                f"Stripe failed GET {path} (HTTP {status}) and said a retry would not help: "
+                f"{stripe_says}"
+            )
+        return StripeAccessError(f"Stripe refused GET {path} (HTTP {status}): {stripe_says}")
+
+
+def _permission_message(path: str, stripe_says: str) -> str:
+    """403 from a restricted key: name the missing permission as the Dashboard shows it.
+
+    Stripe's message reads "The provided key 'rk_live_…' does not have the required permissions
+    for this endpoint on account 'acct_…'. Having the 'rak_subscription_read' permission would
+    allow this request to continue."
+    """
+    match = _RAK_PERMISSION.search(stripe_says)
+    if match is None:
+        return (
+            f"Stripe refused GET {path} (403): {stripe_says}; give the key read access to this "
+            "resource (Dashboard → Developers → API keys)"
+        )
+    label, access = permission_label(match.group(0))
+    return (
+        f"Stripe refused GET {path} (403): the key lacks the '{label}: {access}' permission; "
+        f"create a restricted key with {access} access to {label} (Dashboard → Developers → "
+        "API keys), or add that permission to this key"
+    )
+
+
+def make_client(
+    api_key: str,
+    api_base: str | None = None,
+    *,
+    rate_limit: float | None = None,
+    rate_limit_per_endpoint: float | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> StripeApi:
+    """A ``StripeApi`` for this key, paced at Stripe's documented limits for its mode.
+
+    ``rate_limit``/``rate_limit_per_endpoint`` override those limits (requests per second);
+    ``limiter`` replaces the limiter altogether (to share one between clients). ``clock``,
+    ``sleep`` and ``jitter`` exist for tests: virtual time, recorded waits, fixed randomness.
+    """
+    if limiter is None:
+        limits = limits_for_key(api_key, overall=rate_limit, per_endpoint=rate_limit_per_endpoint)
+        limiter = RateLimiter(limits.overall, limits.per_endpoint, clock=clock, sleep=sleep)
+    return StripeApi(
+        api_key,
+        api_base,
+        limiter=limiter,
+        retry=retry,
+        timeout=timeout,
+        clock=clock,
+        sleep=sleep,
+        jitter=jitter,
+    )
+
+
+def client_from_settings(settings: Settings, *, retry: RetryPolicy | None = None) -> StripeApi:
+    """The client the CLI and the worker use: key, base address and rate limits from settings.
+
+    ``retry`` shortens the patience where a person is waiting (``doctor``:
+    ``RetryPolicy(max_attempts=2)`` says "unreachable" in a second instead of minutes).
+    """
+    return make_client(
+        settings.api_key_value(),
+        settings.stripe_api_base,
+        rate_limit=settings.rate_limit,
+        rate_limit_per_endpoint=settings.rate_limit_per_endpoint,
+        retry=retry,
+    )
