@@ -698,3 +698,23 @@ def test_client_from_settings_uses_base_and_rate_limits(stub: StubStripe) -> Non
         assert api.limiter.current_rate() == 400
         assert api.limiter.current_rate("/v1/invoices") == 80
         assert api.list_page("/v1/invoices") == EMPTY_PAGE
+
+
+def test_404_is_not_retried_and_keeps_the_stripe_error_as_cause(api: StripeApi, stub) -> None:
+    """The sync tells "deleted since the event" from real failures by ``__cause__.http_status``."""
+    missing = {
+        "error": {
+            "message": "No such invoice: 'in_gone'",
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+        }
+    }
+    stub.then(404, missing)
+    with pytest.raises(StripeAccessError) as caught:
+        api.retrieve("/v1/invoices/in_gone")
+    assert len(stub.seen) == 1
+    assert caught.value.message == (
+        "Stripe refused GET /v1/invoices/in_gone (HTTP 404): No such invoice: 'in_gone'"
+    )
+    assert getattr(caught.value.__cause__, "http_status", None) == 404
+    assert getattr(caught.value.__cause__, "code", None) == "resource_missing"
