@@ -1,0 +1,175 @@
+"""Stripe's list semantics over one ``StripeData`` snapshot: ordering and paging.
+
+Stripe lists newest first; a page is ``limit`` objects after the ``starting_after`` cursor or
+just before the ``ending_before`` one, with ``has_more`` telling whether the walk could go on in
+that direction. We keep each kind sorted once per data swap by ``(created, id)`` and find cursors
+and ``created`` bounds with ``bisect``, so a page costs ``O(log n + limit)`` however deep it is; a
+filter on ``customer`` / ``subscription`` / exact event ``type`` uses a per-value view built on
+first use. Ties on ``created`` (one second) are ordered by id, descending: Stripe does not
+document its tie order, so that part is a guess.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_kpi.simulator.data import StripeData, StripeDict
+from stripe_kpi.simulator.server_errors import resource_missing
+from stripe_kpi.simulator.server_filters import SPECS, Predicate
+from stripe_kpi.simulator.server_params import ListRequest, PageRequest
+
+#: A retrieved or listed invoice embeds "the first handful" of its lines: ten, in practice.
+EMBEDDED_LINES = 10
+
+
+def _key(obj: StripeDict) -> tuple[int, str]:
+    return (obj["created"], obj["id"])
+
+
+@dataclass(frozen=True)
+class SortedView:
+    """Objects sorted ascending by ``(created, id)``; newest first is this walked backwards."""
+
+    keys: list[tuple[int, str]]
+    objs: list[StripeDict]
+
+    @classmethod
+    def of(cls, objs: Iterable[StripeDict]) -> SortedView:
+        ordered = sorted(objs, key=_key)
+        return cls([_key(o) for o in ordered], ordered)
+
+
+EMPTY_VIEW = SortedView([], [])
+
+
+def _collect(objs: list[StripeDict], indices: range, keep: Predicate, want: int) -> list:
+    picked = []
+    for i in indices:
+        obj = objs[i]
+        if keep(obj):
+            picked.append(obj)
+            if len(picked) == want:
+                break
+    return picked
+
+
+class AccountIndex:
+    """One ``StripeData`` prepared for answering: sorted views, an id index, lazy groupings.
+
+    Built once per data swap and never mutated afterwards except for the lazily added views,
+    which are pure functions of the data: so requests may share it across threads.
+    """
+
+    def __init__(self, data: StripeData) -> None:
+        self.data = data
+        self.views = {
+            kind: SortedView.of(
+                o for o in data.objects.get(kind, {}).values() if not o.get("deleted")
+            )
+            for kind in SPECS
+        }
+        self.by_id: dict[str, tuple[str, StripeDict]] = {
+            oid: (kind, obj) for kind, objs in data.objects.items() for oid, obj in objs.items()
+        }
+        self._groups: dict[tuple[str, str], dict[Any, SortedView]] = {}
+        self._line_positions: dict[str, dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, object_id: str) -> StripeDict | None:
+        return self.data.objects.get(kind, {}).get(object_id)
+
+    def _view(self, kind: str, selector: tuple[str, str] | None) -> SortedView:
+        if selector is None:
+            return self.views[kind]
+        name, value = selector
+        groups = self._groups.get((kind, name))
+        if groups is None:
+            getter = SPECS[kind].indexed[name]
+            buckets: dict[Any, list[StripeDict]] = defaultdict(list)
+            for obj in self.views[kind].objs:  # already sorted: each bucket stays sorted
+                buckets[getter(obj)].append(obj)
+            groups = {k: SortedView([_key(o) for o in v], v) for k, v in buckets.items()}
+            with self._lock:
+                self._groups[(kind, name)] = groups
+        return groups.get(value, EMPTY_VIEW)
+
+    def _cursor_key(self, kind: str, cursor: str, param: str) -> tuple[int, str]:
+        obj = self.get(kind, cursor)
+        if obj is None:
+            raise resource_missing(SPECS[kind].object_name, cursor, param=param)
+        return _key(obj)
+
+    def page(self, kind: str, request: ListRequest) -> tuple[list[StripeDict], bool]:
+        """One page, newest first, and whether more lie beyond it in the walking direction."""
+        view = self._view(kind, request.view)
+        keys, lo, hi = view.keys, 0, len(view.keys)
+        bounds = request.created
+        if "gte" in bounds:
+            lo = max(lo, bisect_left(keys, (bounds["gte"], "")))
+        if "gt" in bounds:
+            lo = max(lo, bisect_left(keys, (bounds["gt"] + 1, "")))
+        if "lte" in bounds:
+            hi = min(hi, bisect_left(keys, (bounds["lte"] + 1, "")))
+        if "lt" in bounds:
+            hi = min(hi, bisect_left(keys, (bounds["lt"], "")))
+        predicates = request.predicates
+
+        def keep(obj: StripeDict) -> bool:
+            return all(p(obj) for p in predicates)
+
+        want = request.limit + 1
+        if request.ending_before is not None:
+            cursor = self._cursor_key(kind, request.ending_before, "ending_before")
+            lo = max(lo, bisect_right(keys, cursor))
+            picked = _collect(view.objs, range(lo, hi), keep, want)
+            return picked[: request.limit][::-1], len(picked) == want
+        if request.starting_after is not None:
+            cursor = self._cursor_key(kind, request.starting_after, "starting_after")
+            hi = min(hi, bisect_left(keys, cursor))
+        picked = _collect(view.objs, range(hi - 1, lo - 1, -1), keep, want)
+        return picked[: request.limit], len(picked) == want
+
+    def lines_page(self, invoice: StripeDict, request: PageRequest) -> tuple[list, bool]:
+        """Invoice lines keep the invoice's own order; cursors are line ids."""
+        lines = invoice.get("lines", {}).get("data", [])
+        positions = self._line_positions.get(invoice["id"])
+        if positions is None:
+            positions = {line["id"]: i for i, line in enumerate(lines)}
+            with self._lock:
+                self._line_positions[invoice["id"]] = positions
+        lo, hi = 0, len(lines)
+        for cursor, param in (
+            (request.starting_after, "starting_after"),
+            (request.ending_before, "ending_before"),
+        ):
+            if cursor is not None and cursor not in positions:
+                raise resource_missing("line_item", cursor, param=param)
+        if request.ending_before is not None:
+            hi = positions[request.ending_before]
+            return lines[max(lo, hi - request.limit) : hi], hi - request.limit > lo
+        if request.starting_after is not None:
+            lo = positions[request.starting_after] + 1
+        return lines[lo : lo + request.limit], lo + request.limit < hi
+
+
+def render(kind: str, obj: StripeDict) -> StripeDict:
+    """What the API shows of a stored object: an invoice embeds only its first lines."""
+    if kind != "invoices" or "lines" not in obj:
+        return obj
+    lines = obj["lines"]
+    everything = lines.get("data", [])
+    shown = dict(obj)
+    shown["lines"] = {
+        **lines,
+        "object": "list",
+        "data": everything[:EMBEDDED_LINES],
+        "has_more": len(everything) > EMBEDDED_LINES,
+        "total_count": len(everything),
+        "url": f"/v1/invoices/{obj['id']}/lines",
+    }
+    return shown
