@@ -1,0 +1,295 @@
+"""The simulator's request → reply logic, without sockets.
+
+Authentication, restricted-key permissions, the fault knobs (latency, rate limit, random 429 /
+500 / malformed bodies), routing to the list and retrieve endpoints, rendering and ``expand[]``.
+``SimulatorServer`` (``server.py``) puts it behind HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+import stripe
+
+from stripe_kpi.simulator.data import StripeData, StripeDict
+from stripe_kpi.simulator.server_errors import (
+    StripeHTTPError,
+    api_error,
+    expired_api_key,
+    invalid_api_key,
+    missing_api_key,
+    missing_permission,
+    rate_limited,
+    resource_missing,
+    unknown_parameter,
+    unrecognized_url,
+)
+from stripe_kpi.simulator.server_expand import Resolver, expand_list, expand_object
+from stripe_kpi.simulator.server_filters import SPECS, Params, as_list
+from stripe_kpi.simulator.server_http import HTTPReply
+from stripe_kpi.simulator.server_lists import AccountIndex, render
+from stripe_kpi.simulator.server_params import (
+    PageRequest,
+    parse_list_request,
+    parse_query,
+    pop_page_params,
+)
+
+#: The one API version the simulator speaks: the installed ``stripe`` package's.
+API_VERSION: str = stripe.api_version
+
+#: The permission a restricted key needs per resource (the names Stripe's dashboard uses;
+#: prices still go by their old name, plans). ``account`` is taken from one observed 403 for
+#: GET /v1/account with a restricted key (stripe-node#2246): a best guess.
+PERMISSIONS = {
+    "customers": "rak_customer_read",
+    "products": "rak_product_read",
+    "prices": "rak_plan_read",
+    "coupons": "rak_coupon_read",
+    "tax_rates": "rak_tax_rate_read",
+    "subscriptions": "rak_subscription_read",
+    "invoices": "rak_invoice_read",
+    "events": "rak_event_read",
+    "account": "rak_accounts_kyc_id_numbers_read",
+}
+MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+class TokenBucket:
+    """Stripe limits requests per second with token buckets: a burst of up to one second's
+    allowance, then one request per ``1/rate`` seconds. ``rate`` is read on every call, so the
+    knob can change while the server runs."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._tokens: float | None = None
+        self._stamp = 0.0
+        self._lock = threading.Lock()
+
+    def take(self, rate: float) -> bool:
+        with self._lock:
+            now = self._clock()
+            capacity = max(rate, 1.0)
+            if self._tokens is None:
+                self._tokens = capacity
+            else:
+                self._tokens = min(capacity, self._tokens + (now - self._stamp) * rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
+def _check_test_key(key: str) -> str:
+    if not key.startswith(("sk_test_", "rk_test_")):
+        raise ValueError("the simulator accepts test keys only (sk_test_… or rk_test_…)")
+    return key
+
+
+@dataclass
+class Knobs:
+    """Fault injection, all mutable while the server runs (``server.knobs.latency = 0.2``)."""
+
+    latency: float = 0.0
+    rate_limit: float | None = None
+    endpoint_rate_limit: float | None = None
+    rate_limit_fraction: float = 0.0
+    fault_rate: float = 0.0
+    malformed_rate: float = 0.0
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    by_path: Counter[str] = field(default_factory=Counter)
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
+
+
+class StripeAPI:
+    """The request → reply logic, without sockets: auth, knobs, routing, paging, expansion."""
+
+    def __init__(
+        self,
+        data: StripeData,
+        *,
+        api_key: str,
+        restricted_keys: Mapping[str, Iterable[str]],
+        revoked_keys: Iterable[str],
+        knobs: Knobs,
+        seed: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self.api_key = _check_test_key(api_key)
+        self.restricted_keys = {
+            _check_test_key(k): frozenset(perms) for k, perms in restricted_keys.items()
+        }
+        self.revoked_keys = frozenset(revoked_keys)
+        self.knobs = knobs
+        self.index = AccountIndex(data)
+        self.counts = Counts()
+        self._random = random.Random(seed)
+        self._clock = clock
+        self._bucket = TokenBucket(clock)
+        self._endpoint_buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> HTTPReply:
+        path, _, query = target.partition("?")
+        endpoint = _endpoint(method, path)
+        with self._lock:
+            self.counts.total += 1
+            self.counts.by_path[path] += 1
+            self.counts.by_endpoint[endpoint] += 1
+            draws = [self._random.random() for _ in range(3)]
+        if self.knobs.latency > 0:
+            time.sleep(self.knobs.latency)
+        try:
+            index = self.index  # one snapshot per request, even if the data is swapped meanwhile
+            key = self._authenticate(headers.get("Authorization"))
+            self._throttle(endpoint, draws[0])
+            if draws[1] < self.knobs.fault_rate:
+                raise api_error()
+            if method != "GET":
+                reply = self._error(StripeHTTPError(405, _read_only(method, path)))
+            else:
+                body = self._route(index, path, parse_query(query), key)
+                if draws[2] < self.knobs.malformed_rate:
+                    reply = HTTPReply(200, {"Content-Type": "text/html"}, MALFORMED_BODY)
+                else:
+                    reply = HTTPReply(200, {}, json.dumps(body).encode())
+        except StripeHTTPError as error:
+            reply = self._error(error)
+        with self._lock:
+            self.counts.by_status[reply.status] += 1
+        reply.headers.setdefault("Content-Type", "application/json")
+        reply.headers["Request-Id"] = f"req_{secrets.token_hex(7)}"
+        reply.headers["Stripe-Version"] = API_VERSION
+        return reply
+
+    @staticmethod
+    def _error(error: StripeHTTPError) -> HTTPReply:
+        return HTTPReply(error.status, dict(error.headers), json.dumps(error.body).encode())
+
+    def _authenticate(self, header: str | None) -> str:
+        """Stripe takes the key as a Bearer token or as the user name of Basic auth."""
+        if not header:
+            raise missing_api_key()
+        scheme, _, credentials = header.partition(" ")
+        key = credentials.strip()
+        if scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(key, validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                raise invalid_api_key(key) from None
+        elif scheme.lower() != "bearer":
+            raise invalid_api_key(header)
+        if not key:
+            raise missing_api_key()
+        if key in self.revoked_keys:
+            raise expired_api_key(key)
+        if key != self.api_key and key not in self.restricted_keys:
+            raise invalid_api_key(key)
+        return key
+
+    def _require(self, index: AccountIndex, key: str, resource: str) -> None:
+        granted = self.restricted_keys.get(key)
+        if granted is None:
+            return
+        permission = PERMISSIONS.get(resource)
+        if permission is None or permission in granted:
+            return
+        raise missing_permission(key, index.data.account.get("id", ""), permission)
+
+    def _throttle(self, endpoint: str, draw: float) -> None:
+        knobs = self.knobs
+        if knobs.rate_limit is not None and not self._bucket.take(knobs.rate_limit):
+            raise rate_limited("global-rate")
+        if knobs.endpoint_rate_limit is not None:
+            with self._lock:
+                bucket = self._endpoint_buckets.setdefault(endpoint, TokenBucket(self._clock))
+            if not bucket.take(knobs.endpoint_rate_limit):
+                raise rate_limited("endpoint-rate")
+        if draw < knobs.rate_limit_fraction:
+            raise rate_limited("global-rate")
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _route(self, index: AccountIndex, path: str, params: Params, key: str) -> StripeDict:
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if parts[0] != "v1" or len(parts) < 2:
+            raise unrecognized_url("GET", path)
+        resolve = self._resolver(index, key)
+        if parts[1:] == ["account"]:
+            self._require(index, key, "account")
+            return _retrieve_one("account", index.data.account, params, resolve)
+        kind = parts[1]
+        if kind not in SPECS or len(parts) > 4:
+            raise unrecognized_url("GET", path)
+        self._require(index, key, kind)
+        if len(parts) == 2:
+            request = parse_list_request(kind, params)
+            items, has_more = index.page(kind, request)
+            shown = [render(kind, obj) for obj in items]
+            return _list_body(path, expand_list(shown, request.expand, resolve), has_more)
+        obj = index.get(kind, parts[2])
+        if obj is None:
+            raise resource_missing(SPECS[kind].object_name, parts[2])
+        if len(parts) == 3:
+            return _retrieve_one(kind, obj, params, resolve)
+        if kind != "invoices" or parts[3] != "lines":
+            raise unrecognized_url("GET", path)
+        page = PageRequest()
+        pop_page_params(params, page)
+        for name in params:
+            raise unknown_parameter(name)
+        lines, has_more = index.lines_page(obj, page)
+        return _list_body(path, expand_list(lines, page.expand, resolve), has_more)
+
+    def _resolver(self, index: AccountIndex, key: str) -> Resolver:
+        def resolve(object_id: str, path: str) -> StripeDict | None:
+            found = index.by_id.get(object_id)
+            if found is None:
+                return None
+            kind, obj = found
+            self._require(index, key, kind)  # expanding needs read access to what it shows
+            return render(kind, obj)
+
+        return resolve
+
+
+def _retrieve_one(kind: str, obj: StripeDict, params: Params, resolve: Resolver) -> StripeDict:
+    paths = as_list("expand", params.pop("expand", []))
+    for name in params:
+        raise unknown_parameter(name)
+    return expand_object(render(kind, obj), paths, resolve)
+
+
+def _list_body(url: str, data: list[StripeDict], has_more: bool) -> StripeDict:
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def _endpoint(method: str, path: str) -> str:
+    """Stripe counts an endpoint per operation: every id of ``/v1/customers/:id`` is one."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 3:
+        parts[2] = ":id"
+    return f"{method} /{'/'.join(parts)}"
+
+
+def _read_only(method: str, path: str) -> dict[str, str]:
+    message = f"The Stripe simulator is read-only: {method} {path} is not served."
+    return {"type": "invalid_request_error", "message": message}
