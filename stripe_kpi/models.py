@@ -355,6 +355,25 @@ class DailyMetrics(SQLModel, table=True):
     mrr_at_risk: int = _money(nullable=False)
 
 
+class ReportDelivery(SQLModel, table=True):
+    """Every daily summary rendered, with its delivery status: a report is never lost, and the
+    once-per-day rule reads ``status == "sent"`` for ``report_date``."""
+
+    __tablename__ = "report_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_date: str = Field(index=True)  # YYYY-MM-DD, the day the summary is about
+    created_at: int = _ts(nullable=False)
+    status: str  # rendered | sent | failed
+    recipients: str | None = None
+    subject: str
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 0
+    sent_at: int | None = _ts()
+    error: str | None = None
+
+
 #: Stripe object tables, in the order a backfill fills them (parents first).
 STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     Customer,

@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "subscription_item",
     "sync_run",
     "sync_state",
+    "report_delivery",
     "tax_rate",
 }
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:33:15.585922
+Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
@@ -180,6 +180,23 @@ def upgrade() -> None:
     sa.Column('raw', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('report_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_date', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('recipients', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('text_body', sa.Text(), nullable=False),
+    sa.Column('html_body', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.BigInteger(), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('report_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_delivery_report_date'), ['report_date'], unique=False)
+
     op.create_table('subscription',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('customer_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -305,6 +322,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_subscription_customer_id'))
 
     op.drop_table('subscription')
+    with op.batch_alter_table('report_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_delivery_report_date'))
+
+    op.drop_table('report_delivery')
     op.drop_table('product')
     with op.batch_alter_table('price', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_price_product_id'))
