@@ -1,0 +1,130 @@
+"""What a subscription does on its own as time passes: renew, end a trial, end, drop a coupon.
+
+- At a period end Stripe moves every item's ``current_period_start/end`` one interval on (counted
+  from ``billing_cycle_anchor``) and creates a ``subscription_cycle`` draft invoice billing the
+  new period in advance, metered usage of the finished period in arrears, and the pending
+  invoice items (prorations, one-offs). The invoice's own ``period_start/end`` is the finished
+  period: the window in which its pending items accrued.
+- A trial's end is a period end: the subscription becomes ``active`` and the first paid invoice
+  is that cycle invoice; without a payment method (``trial_settings.end_behavior.
+  missing_payment_method="cancel"``) the subscription is canceled at trial end instead.
+- Three days before a trial ends Stripe sends ``customer.subscription.trial_will_end``.
+- A subscription set to cancel at period end ends then, with no renewal invoice (only a final
+  one if metered usage is owed).
+- A ``repeating`` coupon's discount is removed from the subscription at its ``end``.
+"""
+
+from __future__ import annotations
+
+from stripe_kpi.simulator.clock import DAY
+from stripe_kpi.simulator.ledger import StripeDict, SubState
+from stripe_kpi.simulator.payments import Payments
+
+TRIAL_NOTICE = 3 * DAY
+
+
+class Renewals(Payments):
+    """Payments plus the subscription lifecycle driven by the clock."""
+
+    def set_period(self, st: SubState, start: int, end: int) -> None:
+        for item in st.items:
+            item["current_period_start"] = start
+            item["current_period_end"] = end
+        st.version += 1
+        self.schedule(end, "period_end", st.id, st.version)
+
+    def _on_period_end(self, sub_id: str, at: int, version: int) -> None:
+        st = self.subs[sub_id]
+        if version != st.version or not st.live():
+            return
+        sub = st.obj
+        if sub["cancel_at_period_end"] or sub["cancel_at"] == at:
+            self._final_usage_invoice(st, at)
+            self.end_subscription(
+                st, at, reason=sub["cancellation_details"]["reason"] or "cancellation_requested"
+            )
+            return
+        if sub["status"] == "trialing" and st.lapses:
+            self.end_subscription(st, at, reason="cancellation_requested")
+            return
+        self.renew(st, at)
+
+    def renew(self, st: SubState, at: int) -> None:
+        """Start the next period and bill it (a trial's end starts the first paid period)."""
+        sub = st.obj
+        before = self.log.before(sub, at)
+        finished = st.period
+        st.period_n += 1
+        start, end = st.boundary(st.period_n), st.boundary(st.period_n + 1)
+        if sub["status"] == "trialing":
+            sub["status"] = "active"
+        self.set_period(st, start, end)
+        invoice_id = self.ids.new("in")
+        lines = []
+        for item in st.items:
+            if item["price"]["recurring"]["usage_type"] == "metered":
+                lines.append(self.usage_line(invoice_id, st, item, *finished))
+            else:
+                lines.append(self.period_line(invoice_id, st, item, start, end, trial=False))
+        self.issue_invoice(
+            invoice_id,
+            sub["customer"],
+            st,
+            at,
+            billing_reason="subscription_cycle",
+            lines=lines,
+            period=finished,
+            finalize="never" if sub["status"] == "unpaid" else "later",
+            currency=sub["currency"],
+        )
+        self.emit("customer.subscription.updated", sub, at, before)
+
+    def _final_usage_invoice(self, st: SubState, at: int) -> None:
+        metered = [i for i in st.items if st.usage.get(i["id"])]
+        if not metered:
+            return
+        invoice_id = self.ids.new("in")
+        start, end = st.period
+        lines = [self.usage_line(invoice_id, st, item, start, end) for item in metered]
+        self.issue_invoice(
+            invoice_id,
+            st.obj["customer"],
+            st,
+            at,
+            billing_reason="subscription_cycle",
+            lines=lines,
+            period=(start, end),
+            finalize="later",
+            currency=st.obj["currency"],
+        )
+
+    def _on_notice(self, sub_id: str, at: int, _: int) -> None:
+        st = self.subs[sub_id]
+        if st.obj["status"] == "trialing":
+            self.emit("customer.subscription.trial_will_end", st.obj, at)
+
+    def _on_discount_end(self, sub_id: str, at: int, _: int) -> None:
+        st = self.subs[sub_id]
+        if st.discount is None or not st.live():
+            return
+        self.remove_discount(st, at)
+
+    def remove_discount(self, st: SubState, at: int) -> None:
+        sub, discount = st.obj, st.discount
+        assert discount is not None
+        before = self.log.before(sub, at)
+        sub["discounts"] = [d for d in sub["discounts"] if d != discount["id"]]
+        st.discount = None
+        st.coupon = None
+        self.emit("customer.discount.deleted", discount, at)
+        self.emit("customer.subscription.updated", sub, at, before)
+
+    def item_lines(
+        self, invoice_id: str, st: SubState, start: int, end: int, *, trial: bool
+    ) -> list[StripeDict]:
+        """Advance-billed lines of every licensed item for ``[start, end)``."""
+        return [
+            self.period_line(invoice_id, st, item, start, end, trial=trial)
+            for item in st.items
+            if item["price"]["recurring"]["usage_type"] == "licensed"
+        ]
