@@ -1,8 +1,8 @@
 """The simulator's HTTP server, exercised through the official ``stripe`` client, unchanged.
 
 Every expected id and order below is worked out by hand from the small account built in
-``account()``: T is an arbitrary epoch second, and ``created`` offsets from it fix the order
-Stripe lists in (newest first, ties by id descending).
+``build_account()``: T is an arbitrary epoch second, and ``created`` offsets from it fix the order
+Stripe lists in (newest first; within one second, the object added last first).
 """
 
 from __future__ import annotations
@@ -268,13 +268,23 @@ def test_expanding_needs_read_access_to_the_expanded_object(server: SimulatorSer
 # --- lists: paging, order, filters ------------------------------------------------------------
 
 
-def test_pages_newest_first_with_ties_by_id(
-    server: SimulatorServer, client: stripe.StripeClient
-) -> None:
-    # created: 06=+50, 05=+40, 04=+30, 03=+20, 02=+20, 01=+10; cus_gone is deleted: unlisted.
+def test_pages_newest_first(server: SimulatorServer, client: stripe.StripeClient) -> None:
+    # created: 06=+50, 05=+40, 04=+30, 03=+20, 02=+20 (added before 03), 01=+10;
+    # cus_gone is deleted: retrievable, never listed.
     everything = ids(client.v1.customers.list({"limit": 2}).auto_paging_iter())
     assert everything == ["cus_06", "cus_05", "cus_04", "cus_03", "cus_02", "cus_01"]
     assert server.request_count == 3  # 2 + 2 + 2, the last page says has_more=false
+
+
+def test_same_second_lists_the_later_added_first(server: SimulatorServer) -> None:
+    data = StripeData(account={"id": "acct_sim", "object": "account"}, now=T)
+    for eid in ("evt_c", "evt_a", "evt_b"):  # created in this order, in one second
+        data.add("events", event(eid, "invoice.paid", T))
+    server.set_data(data)
+    with official_client(server) as sdk:
+        assert ids(sdk.v1.events.list().data) == ["evt_b", "evt_a", "evt_c"]
+        page = sdk.v1.events.list({"limit": 1, "starting_after": "evt_a"})
+        assert (ids(page.data), page.has_more) == (["evt_c"], False)
 
 
 def test_page_fields(client: stripe.StripeClient) -> None:

@@ -2,11 +2,14 @@
 
 Stripe lists newest first; a page is ``limit`` objects after the ``starting_after`` cursor or
 just before the ``ending_before`` one, with ``has_more`` telling whether the walk could go on in
-that direction. We keep each kind sorted once per data swap by ``(created, id)`` and find cursors
-and ``created`` bounds with ``bisect``, so a page costs ``O(log n + limit)`` however deep it is; a
-filter on ``customer`` / ``subscription`` / exact event ``type`` uses a per-value view built on
-first use. Ties on ``created`` (one second) are ordered by id, descending: Stripe does not
-document its tie order, so that part is a guess.
+that direction. We keep each kind sorted once per data swap and find cursors and ``created``
+bounds with ``bisect``, so a page costs ``O(log n + limit)`` however deep it is; a filter on
+``customer`` / ``subscription`` / exact event ``type`` uses a per-value view built on first use.
+
+Objects created in the same second are listed newest first too, by the order they were added to
+``StripeData`` (the engine adds them as it creates them). Stripe does not document its tie order;
+its ids carry a time-ordered prefix, so creation order is our best model of it, and it keeps
+random simulator ids from shuffling same-second events.
 """
 
 from __future__ import annotations
@@ -27,21 +30,21 @@ from stripe_kpi.simulator.server_params import ListRequest, PageRequest
 EMBEDDED_LINES = 10
 
 
-def _key(obj: StripeDict) -> tuple[int, str]:
-    return (obj["created"], obj["id"])
+#: ``(created, position in StripeData)``: the sort key; -1 sorts before any position.
+Key = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class SortedView:
-    """Objects sorted ascending by ``(created, id)``; newest first is this walked backwards."""
+    """Objects sorted ascending by ``Key``; newest first is this walked backwards."""
 
-    keys: list[tuple[int, str]]
+    keys: list[Key]
     objs: list[StripeDict]
 
     @classmethod
-    def of(cls, objs: Iterable[StripeDict]) -> SortedView:
-        ordered = sorted(objs, key=_key)
-        return cls([_key(o) for o in ordered], ordered)
+    def of(cls, keyed: Iterable[tuple[Key, StripeDict]]) -> SortedView:
+        ordered = sorted(keyed, key=lambda pair: pair[0])
+        return cls([k for k, _ in ordered], [o for _, o in ordered])
 
 
 EMPTY_VIEW = SortedView([], [])
@@ -67,11 +70,17 @@ class AccountIndex:
 
     def __init__(self, data: StripeData) -> None:
         self.data = data
+        self._keys: dict[str, dict[str, Key]] = {
+            kind: {oid: (o["created"], n) for n, (oid, o) in enumerate(objs.items())}
+            for kind, objs in ((k, data.objects.get(k, {})) for k in SPECS)
+        }
         self.views = {
             kind: SortedView.of(
-                o for o in data.objects.get(kind, {}).values() if not o.get("deleted")
+                (keys[oid], o)
+                for oid, o in data.objects.get(kind, {}).items()
+                if not o.get("deleted")  # deleted customers are retrievable, never listed
             )
-            for kind in SPECS
+            for kind, keys in self._keys.items()
         }
         self.by_id: dict[str, tuple[str, StripeDict]] = {
             oid: (kind, obj) for kind, objs in data.objects.items() for oid, obj in objs.items()
@@ -90,19 +99,20 @@ class AccountIndex:
         groups = self._groups.get((kind, name))
         if groups is None:
             getter = SPECS[kind].indexed[name]
-            buckets: dict[Any, list[StripeDict]] = defaultdict(list)
-            for obj in self.views[kind].objs:  # already sorted: each bucket stays sorted
-                buckets[getter(obj)].append(obj)
-            groups = {k: SortedView([_key(o) for o in v], v) for k, v in buckets.items()}
+            view = self.views[kind]
+            buckets: dict[Any, list[tuple[Key, StripeDict]]] = defaultdict(list)
+            for key, obj in zip(view.keys, view.objs, strict=True):  # sorted: buckets stay so
+                buckets[getter(obj)].append((key, obj))
+            groups = {value: SortedView.of(pairs) for value, pairs in buckets.items()}
             with self._lock:
                 self._groups[(kind, name)] = groups
         return groups.get(value, EMPTY_VIEW)
 
-    def _cursor_key(self, kind: str, cursor: str, param: str) -> tuple[int, str]:
-        obj = self.get(kind, cursor)
-        if obj is None:
+    def _cursor_key(self, kind: str, cursor: str, param: str) -> Key:
+        key = self._keys[kind].get(cursor)
+        if key is None:
             raise resource_missing(SPECS[kind].object_name, cursor, param=param)
-        return _key(obj)
+        return key
 
     def page(self, kind: str, request: ListRequest) -> tuple[list[StripeDict], bool]:
         """One page, newest first, and whether more lie beyond it in the walking direction."""
@@ -110,13 +120,13 @@ class AccountIndex:
         keys, lo, hi = view.keys, 0, len(view.keys)
         bounds = request.created
         if "gte" in bounds:
-            lo = max(lo, bisect_left(keys, (bounds["gte"], "")))
+            lo = max(lo, bisect_left(keys, (bounds["gte"], -1)))
         if "gt" in bounds:
-            lo = max(lo, bisect_left(keys, (bounds["gt"] + 1, "")))
+            lo = max(lo, bisect_left(keys, (bounds["gt"] + 1, -1)))
         if "lte" in bounds:
-            hi = min(hi, bisect_left(keys, (bounds["lte"] + 1, "")))
+            hi = min(hi, bisect_left(keys, (bounds["lte"] + 1, -1)))
         if "lt" in bounds:
-            hi = min(hi, bisect_left(keys, (bounds["lt"], "")))
+            hi = min(hi, bisect_left(keys, (bounds["lt"], -1)))
         predicates = request.predicates
 
         def keep(obj: StripeDict) -> bool:
