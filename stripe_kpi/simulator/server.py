@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeData
-from stripe_kpi.simulator.server_api import API_VERSION, PERMISSIONS, Counts, Knobs, StripeAPI
+from stripe_kpi.simulator.server_api import API_VERSION, PERMISSIONS, Knobs, StripeAPI
 from stripe_kpi.simulator.server_http import serve_in_thread
 from stripe_kpi.simulator.server_lists import AccountIndex
 
@@ -59,6 +59,11 @@ class SimulatorServer:
     ``url`` is where to point the client; ``knobs`` holds the fault-injection settings;
     ``request_count``, ``path_counts``, ``endpoint_counts`` and ``status_counts`` count what it
     answered. ``set_data`` swaps the account between syncs; ``mutate`` changes it in place.
+
+    ``api_key`` is the full-access test key; ``restricted_keys`` maps more test keys to the
+    ``rak_…_read`` permissions they hold (see ``PERMISSIONS``); ``revoked_keys`` are answered as a
+    rolled key is. ``seed`` fixes the random faults; ``clock`` (monotonic seconds) drives the rate
+    limiter, so a test can step time instead of sleeping.
     """
 
     def __init__(
@@ -147,22 +152,26 @@ class SimulatorServer:
 
     @property
     def request_count(self) -> int:
-        return self.api.counts.total
+        """Every request received, answered with success or not."""
+        return self.api.counts_snapshot().total
 
     @property
     def path_counts(self) -> Counter[str]:
-        return Counter(self.api.counts.by_path)
+        """Requests per URL path (``/v1/invoices/in_1/lines``)."""
+        return self.api.counts_snapshot().by_path
 
     @property
     def endpoint_counts(self) -> Counter[str]:
-        return Counter(self.api.counts.by_endpoint)
+        """Requests per endpoint as Stripe's limiter sees them (``GET /v1/customers/:id``)."""
+        return self.api.counts_snapshot().by_endpoint
 
     @property
     def status_counts(self) -> Counter[int]:
-        return Counter(self.api.counts.by_status)
+        """Answers per HTTP status."""
+        return self.api.counts_snapshot().by_status
 
     def reset_counts(self) -> None:
-        self.api.counts = Counts()
+        self.api.reset_counts()
 
     latency = _knob("latency", "Seconds each request waits before it is answered.")
     rate_limit = _knob("rate_limit", "Requests per second over all endpoints (None: no limit).")

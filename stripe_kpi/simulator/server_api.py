@@ -145,6 +145,20 @@ class StripeAPI:
         self._endpoint_buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
+    def counts_snapshot(self) -> Counts:
+        with self._lock:
+            counts = self.counts
+            return Counts(
+                counts.total,
+                Counter(counts.by_path),
+                Counter(counts.by_endpoint),
+                Counter(counts.by_status),
+            )
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.counts = Counts()
+
     # -- the pipeline ------------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> HTTPReply:
