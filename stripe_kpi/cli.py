@@ -109,6 +109,19 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+@one_line_errors
+def sync(
+    full: bool = typer.Option(
+        False, "--full", help="Copy everything again instead of applying the latest events."
+    ),
+) -> None:
+    """Bring the database in step with Stripe (cron-friendly: exit 0 when in step)."""
+    from stripe_kpi.sync_command import run_sync_command
+
+    run_sync_command(settings(), full=full, console=out)
+
+
 @simulate_app.command("serve")
 @one_line_errors
 def simulate_serve(

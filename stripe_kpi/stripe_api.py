@@ -272,8 +272,14 @@ class StripeApi:
         self._sleep = sleep
         self._jitter = jitter
         self._local = threading.local()
+        self._requests = 0
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent so far, retries included (the sync reports it)."""
+        return self._requests
 
     def __repr__(self) -> str:  # never show the key
         return f"StripeApi(api_base={self.api_base!r}, mode={self.mode!r}, kind={self.kind!r})"
@@ -345,6 +351,8 @@ class StripeApi:
         while True:
             attempt += 1
             self.limiter.acquire(endpoint)
+            with self._sessions_lock:
+                self._requests += 1
             try:
                 response = self._client().raw_request("get", path, **dict(params or {}))
             except stripe.StripeError as err:

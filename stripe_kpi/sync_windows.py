@@ -56,11 +56,13 @@ class Window:
         return cls(value["kind"], value["lo"], value["hi"], value.get("after"))
 
 
-def initial_windows(kind: str, until: int, pieces: int = 1) -> list[Window]:
+def initial_windows(
+    kind: str, until: int, pieces: int = 1, since: int = STRIPE_EPOCH
+) -> list[Window]:
     """The whole history of one list, up to the backfill's start, in ``pieces`` equal windows."""
     pieces = max(1, pieces)
-    span = until - STRIPE_EPOCH + 1
-    bounds = [STRIPE_EPOCH + span * i // pieces for i in range(pieces + 1)]
+    span = until - since + 1
+    bounds = [since + span * i // pieces for i in range(pieces + 1)]
     return [
         Window(kind, bounds[i], bounds[i + 1] - 1)
         for i in range(pieces)

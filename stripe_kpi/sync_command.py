@@ -1,0 +1,49 @@
+"""The `sync` command's body, apart from the Typer layer so the worker and the demo reuse it."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from stripe_kpi.config import Settings
+from stripe_kpi.db import open_database
+from stripe_kpi.progress import counting_progress
+from stripe_kpi.stripe_api import client_from_settings
+from stripe_kpi.sync import SyncReport, sync
+
+
+def run_sync_command(
+    settings: Settings,
+    *,
+    full: bool = False,
+    console: Console | None = None,
+    now: int | None = None,
+) -> SyncReport:
+    """Open, sync, report one line. Errors propagate as StripeKpiError lines."""
+    console = console or Console(stderr=True)
+    engine = open_database(settings.database_url)
+    try:
+        with client_from_settings(settings) as client, counting_progress(console, "sync") as step:
+            report = sync(
+                engine,
+                client,
+                full=full,
+                concurrency=settings.sync_concurrency,
+                now=now,
+                progress=step,
+            )
+    finally:
+        engine.dispose()
+    console.print(summary_line(report), highlight=False)
+    return report
+
+
+def summary_line(report: SyncReport) -> str:
+    if report.mode == "full":
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in report.objects.items() if n)
+        return (
+            f"in step: full sync ({report.full_reason}) copied {report.total:,} objects "
+            f"({kinds or 'none'}) and {report.events:,} events in {report.seconds:.1f}s"
+        )
+    if report.events == 0:
+        return f"in step: nothing changed since the last sync ({report.seconds:.1f}s)"
+    return f"in step: applied {report.events:,} events in {report.seconds:.1f}s"
