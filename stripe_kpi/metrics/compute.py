@@ -1,0 +1,177 @@
+"""The one entry point: an account's history in, every customer's daily MRR and movements out.
+
+:func:`compute` runs the whole pipeline once (subscription histories → customer day ends →
+movements → account ledger); the CLI, the report and the rebuild of the derived tables all read
+the one :class:`Computed` it returns. Customers are independent of each other, so a sync that
+touched a few customers recomputes just those (:func:`compute_customers`) and swaps them in
+(:meth:`Computed.with_customers`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from stripe_kpi.metrics.calendar import LocalCalendar
+from stripe_kpi.metrics.catalog import Catalog
+from stripe_kpi.metrics.fx import Converter, RateFn
+from stripe_kpi.metrics.history import SubscriptionRecords, subscription_history
+from stripe_kpi.metrics.inputs import AccountHistory, InvoiceLine
+from stripe_kpi.metrics.ledger import Ledger
+from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
+
+_SUBSCRIPTION_LINE = "subscription_item_details"
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """The account's figures, computed once.
+
+    ``customers`` holds each customer's day-end MRR changes, movements and trials; ``ledger`` their
+    per-day sums. Days are local to ``tz``; ``last_day`` is the day of ``as_of`` (its "end" is
+    ``as_of`` itself).
+    """
+
+    currency: str
+    tz: str
+    as_of: datetime
+    last_day: date
+    customers: Mapping[str, CustomerResult]
+    ledger: Ledger
+
+    @property
+    def first_day(self) -> date | None:
+        """The first day anything happened (None for an account without MRR)."""
+        day = self.ledger.first_day()
+        return None if day is None else date.fromordinal(day)
+
+    def with_customers(
+        self, results: Mapping[str, CustomerResult], removed: Iterable[str] = ()
+    ) -> Computed:
+        """This result with some customers recomputed (``results``) or gone (``removed``)."""
+        ledger = self.ledger.copy()
+        customers = dict(self.customers)
+        for customer_id in [*results, *removed]:
+            old = customers.pop(customer_id, None)
+            if old is not None:
+                ledger.add(old, sign=-1)
+        for customer_id, result in results.items():
+            customers[customer_id] = result
+            ledger.add(result)
+        return Computed(self.currency, self.tz, self.as_of, self.last_day, customers, ledger)
+
+    def movements(self, first: date | None = None, last: date | None = None) -> list[Movement]:
+        """Every movement in ``first``…``last`` (inclusive; open ends: all), by day and customer."""
+        low = first.toordinal() if first else -1
+        high = last.toordinal() if last else 10**9
+        found = [m for r in self.customers.values() for m in r.movements if low <= m.day <= high]
+        found.sort(key=lambda m: (m.day, m.customer_id, m.type != "fx"))
+        return found
+
+
+def compute(
+    history: AccountHistory,
+    *,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn,
+) -> Computed:
+    """Compute every customer of ``history`` up to ``as_of`` (an aware datetime: "now").
+
+    ``currency`` is the reporting currency (``STRIPE_KPI_CURRENCY``), ``tz`` the reporting time
+    zone (``STRIPE_KPI_TIMEZONE``), ``rate`` the exchange-rate source (see :mod:`.fx`).
+    """
+    results = compute_customers(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
+    calendar = LocalCalendar(tz)
+    last_day = date.fromordinal(calendar.day_of(int(as_of.timestamp())))
+    return Computed(currency.lower(), tz, as_of, last_day, results, Ledger(results.values()))
+
+
+def compute_customers(
+    history: AccountHistory,
+    *,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn,
+    customer_ids: Collection[str] | None = None,
+) -> dict[str, CustomerResult]:
+    """Each customer's result (all of ``history``'s customers, or only ``customer_ids``).
+
+    ``history`` need only hold the records of those customers (their subscriptions, items,
+    invoices, lines, events) plus the account-wide prices, coupons, discounts and tax rates.
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be an aware datetime")
+    reporting = currency.lower()
+    until = int(as_of.timestamp())
+    catalog = Catalog(history)
+    calendar = LocalCalendar(tz)
+    conv = Converter(reporting, rate)
+    wanted = None if customer_ids is None else set(customer_ids)
+    by_customer: dict[str, list[str]] = defaultdict(list)
+    for sub in history.subscriptions.values():
+        if wanted is None or sub.customer_id in wanted:
+            by_customer[sub.customer_id].append(sub.id)
+    index = _Index(history, {s for subs in by_customer.values() for s in subs})
+    results: dict[str, CustomerResult] = {}
+    for customer_id in sorted(by_customer):
+        histories = [
+            subscription_history(index.records(sub_id), catalog, reporting, until)
+            for sub_id in sorted(by_customer[customer_id])
+        ]
+        results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
+    return results
+
+
+class _Index:
+    """The records of each subscription, gathered in one pass over the account's rows."""
+
+    def __init__(self, history: AccountHistory, subscription_ids: set[str]) -> None:
+        self.history = history
+        self.items: dict[str, list] = defaultdict(list)
+        self.invoices: dict[str, dict] = defaultdict(dict)
+        self.snapshots: dict[str, list] = defaultdict(list)
+        self.lines: dict[str, list[tuple[tuple, InvoiceLine]]] = defaultdict(list)
+        item_owner: dict[str, str] = {}
+        for item in history.subscription_items.values():
+            item_owner[item.id] = item.subscription_id
+            if item.subscription_id in subscription_ids:
+                self.items[item.subscription_id].append(item)
+        invoices = history.invoices
+        for invoice in invoices.values():
+            if invoice.subscription_id in subscription_ids:
+                self.invoices[invoice.subscription_id][invoice.id] = invoice
+        for snap in history.snapshots.values():
+            if snap.subscription_id in subscription_ids:
+                self.snapshots[snap.subscription_id].append(snap)
+        for line in history.invoice_lines.values():
+            if line.parent_type not in (None, _SUBSCRIPTION_LINE) or not line.subscription_item_id:
+                continue  # one-off invoice items, setup fees: not recurring (METRICS.md §1)
+            invoice = invoices.get(line.invoice_id)
+            if invoice is not None and invoice.status == "void":
+                continue
+            sub_id = (
+                line.subscription_id
+                or item_owner.get(line.subscription_item_id)
+                or (invoice.subscription_id if invoice is not None else None)
+            )
+            if sub_id not in subscription_ids:
+                continue
+            key = (invoice.created, invoice.id) if invoice is not None else (0, line.invoice_id)
+            self.lines[sub_id].append(((*key, line.position, line.id), line))
+            if invoice is not None and invoice.subscription_id != sub_id:
+                self.invoices[sub_id][invoice.id] = invoice
+
+    def records(self, sub_id: str) -> SubscriptionRecords:
+        lines = sorted(self.lines.get(sub_id, ()), key=lambda pair: pair[0])
+        return SubscriptionRecords(
+            subscription=self.history.subscriptions[sub_id],
+            lines=[line for _, line in lines],
+            invoices=self.invoices.get(sub_id, {}),
+            items=sorted(self.items.get(sub_id, ()), key=lambda i: i.id),
+            snapshots=self.snapshots.get(sub_id, ()),
+        )

@@ -1,0 +1,558 @@
+"""What the metrics read: frozen records named after the columns of ``stripe_kpi/models.py``.
+
+The loader (elsewhere) queries the database and hands plain row mappings to
+:func:`inputs_from_rows`; everything after that is pure. Only the columns the metrics need are kept;
+JSON columns arrive parsed. The one place raw JSON is read is the event table: a
+``customer.subscription.*`` event carries the whole subscription as it was at that instant, which
+is the only record of status changes and of changes no invoice shows yet (METRICS.md §1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "AccountHistory",
+    "Coupon",
+    "Customer",
+    "Discount",
+    "Invoice",
+    "InvoiceLine",
+    "Price",
+    "SnapshotItem",
+    "Subscription",
+    "SubscriptionItem",
+    "SubscriptionSnapshot",
+    "TaxRate",
+    "Tier",
+    "inputs_from_rows",
+]
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One tier of a tiered price, amounts in minor units (``up_to`` None: the last tier)."""
+
+    up_to: int | None
+    unit_amount: Decimal
+    flat_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    created: int
+    currency: str | None = None
+    email: str | None = None
+    name: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    id: str
+    currency: str
+    type: str = "recurring"
+    billing_scheme: str = "per_unit"
+    unit_amount: Decimal | None = None  # minor units, exact (``unit_amount_decimal``)
+    tiers_mode: str | None = None
+    tiers: tuple[Tier, ...] = ()
+    transform_divide_by: int | None = None
+    transform_round: str | None = None
+    recurring_interval: str | None = None
+    recurring_interval_count: int | None = None
+    recurring_usage_type: str | None = None
+    tax_behavior: str | None = None
+    product_id: str | None = None
+    #: ``currency_options`` of a multi-currency price: (currency, unit amount, tiers).
+    currency_options: tuple[tuple[str, Decimal | None, tuple[Tier, ...]], ...] = ()
+
+    def currency_option(self, currency: str) -> tuple[Decimal | None, tuple[Tier, ...]] | None:
+        """The unit amount and tiers this price charges in another currency, if it has them."""
+        for ccy, unit, tiers in self.currency_options:
+            if ccy == currency:
+                return unit, tiers
+        return None
+
+    @property
+    def metered(self) -> bool:
+        return self.recurring_usage_type == "metered"
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    id: str
+    duration: str  # forever | once | repeating
+    percent_off: Decimal | None = None
+    amount_off: int | None = None
+    currency: str | None = None
+    duration_in_months: int | None = None
+    #: ``currency_options``: amount_off per other currency.
+    amount_off_options: tuple[tuple[str, int], ...] = ()
+    #: ``applies_to.products``; None: every product.
+    applies_to_products: frozenset[str] | None = None
+
+    def amount_off_in(self, currency: str) -> int | None:
+        """The fixed amount off in ``currency`` (None: this coupon cannot apply in it)."""
+        if self.amount_off is None:
+            return None
+        if self.currency is None or self.currency == currency:
+            return self.amount_off
+        return dict(self.amount_off_options).get(currency)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxRate:
+    id: str
+    percentage: Decimal
+    inclusive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    id: str
+    start: int
+    coupon_id: str | None = None
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    invoice_id: str | None = None
+    end: int | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    customer_id: str
+    status: str
+    currency: str
+    created: int
+    start_date: int
+    billing_cycle_anchor: int | None = None
+    trial_start: int | None = None
+    trial_end: int | None = None
+    cancel_at: int | None = None
+    cancel_at_period_end: bool = False
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    cancellation_reason: str | None = None
+    cancellation_feedback: str | None = None
+    cancellation_comment: str | None = None
+    latest_invoice_id: str | None = None
+    discount_ids: tuple[str, ...] = ()
+    default_tax_rate_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionItem:
+    id: str
+    subscription_id: str
+    price_id: str
+    created: int
+    current_period_start: int
+    current_period_end: int
+    quantity: int | None = None
+    discount_ids: tuple[str, ...] = ()
+    tax_rate_ids: tuple[str, ...] = ()
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    id: str
+    currency: str
+    created: int
+    customer_id: str | None = None
+    subscription_id: str | None = None
+    status: str | None = None
+    billing_reason: str | None = None
+    period_start: int | None = None
+    period_end: int | None = None
+    total: int | None = None
+    amount_due: int | None = None
+    amount_paid: int | None = None
+    amount_remaining: int | None = None
+    finalized_at: int | None = None
+    paid_at: int | None = None
+    voided_at: int | None = None
+    marked_uncollectible_at: int | None = None
+    lines_complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    id: str
+    invoice_id: str
+    amount: int  # before discounts; includes inclusive tax
+    currency: str
+    period_start: int
+    period_end: int
+    position: int = 0
+    parent_type: str | None = None
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    proration: bool = False
+    price_id: str | None = None
+    quantity: int | None = None
+    discount_amount: int = 0
+    discount_amounts: tuple[tuple[str, int], ...] = ()
+    tax_exclusive_amount: int = 0
+    tax_inclusive_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotItem:
+    """A subscription item as a ``customer.subscription.*`` event showed it."""
+
+    id: str
+    price_id: str
+    quantity: int | None
+    created: int | None = None
+    current_period_start: int | None = None
+    discount_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSnapshot:
+    """The subscription at ``created``, from one ``customer.subscription.*`` event.
+
+    ``previous_status`` is set when the event changed the status (``previous_attributes``).
+    ``items_complete`` is false when Stripe truncated the embedded item list.
+    """
+
+    event_id: str
+    created: int
+    subscription_id: str
+    status: str
+    previous_status: str | None = None
+    items: tuple[SnapshotItem, ...] = ()
+    items_complete: bool = True
+    discount_ids: tuple[str, ...] = ()
+    cancel_at_period_end: bool = False
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHistory:
+    """Every record the metrics read, keyed by Stripe id."""
+
+    customers: Mapping[str, Customer] = field(default_factory=dict)
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    coupons: Mapping[str, Coupon] = field(default_factory=dict)
+    tax_rates: Mapping[str, TaxRate] = field(default_factory=dict)
+    discounts: Mapping[str, Discount] = field(default_factory=dict)
+    subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
+    subscription_items: Mapping[str, SubscriptionItem] = field(default_factory=dict)
+    invoices: Mapping[str, Invoice] = field(default_factory=dict)
+    invoice_lines: Mapping[str, InvoiceLine] = field(default_factory=dict)
+    snapshots: Mapping[str, SubscriptionSnapshot] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows → records
+# ---------------------------------------------------------------------------------------------
+
+
+def inputs_from_rows(tables: Mapping[str, Iterable[Row]]) -> AccountHistory:
+    """Turn row mappings (keys: the column names of ``models.py``) into an :class:`AccountHistory`.
+
+    ``tables`` is keyed by table name (``customer``, ``price``, ``coupon``, ``tax_rate``,
+    ``discount``, ``subscription``, ``subscription_item``, ``invoice``, ``invoice_line``,
+    ``event``); other tables are ignored. Rows are deduplicated by id, the last one winning, so rows
+    gathered by several syncs can simply be concatenated.
+    """
+    builders = {
+        "customer": _customer,
+        "price": _price,
+        "coupon": _coupon,
+        "tax_rate": _tax_rate,
+        "discount": _discount,
+        "subscription": _subscription,
+        "subscription_item": _subscription_item,
+        "invoice": _invoice,
+        "invoice_line": _invoice_line,
+    }
+    built: dict[str, dict[str, Any]] = {}
+    for table, build in builders.items():
+        records: dict[str, Any] = {}
+        for row in tables.get(table, ()):
+            record = build(row)
+            records[record.id] = record
+        built[table] = records
+    snapshots: dict[str, SubscriptionSnapshot] = {}
+    for row in tables.get("event", ()):
+        snapshot = snapshot_from_event(row)
+        if snapshot is not None:
+            snapshots[snapshot.event_id] = snapshot
+    return AccountHistory(
+        customers=built["customer"],
+        prices=built["price"],
+        coupons=built["coupon"],
+        tax_rates=built["tax_rate"],
+        discounts=built["discount"],
+        subscriptions=built["subscription"],
+        subscription_items=built["subscription_item"],
+        invoices=built["invoice"],
+        invoice_lines=built["invoice_line"],
+        snapshots=snapshots,
+    )
+
+
+def _json(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """A JSON list of ids (or of expanded objects with an ``id``) as a tuple of ids."""
+    parsed = _json(value)
+    if not parsed:
+        return ()
+    return tuple(v if isinstance(v, str) else v["id"] for v in parsed)
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float):
+        value = repr(value)  # Stripe's JSON numbers: take the digits as written, never binary
+    return Decimal(value)
+
+
+def _customer(row: Row) -> Customer:
+    return Customer(
+        id=row["id"],
+        created=row["created"],
+        currency=row.get("currency"),
+        email=row.get("email"),
+        name=row.get("name"),
+        deleted=bool(row.get("deleted")),
+    )
+
+
+def _tiers(value: Any) -> tuple[Tier, ...]:
+    parsed = _json(value) or ()
+    return tuple(
+        Tier(
+            up_to=None if t.get("up_to") in (None, "inf") else int(t["up_to"]),
+            unit_amount=_dec(t.get("unit_amount_decimal"))
+            or _dec(t.get("unit_amount"))
+            or Decimal(0),
+            flat_amount=_dec(t.get("flat_amount_decimal"))
+            or _dec(t.get("flat_amount"))
+            or Decimal(0),
+        )
+        for t in parsed
+    )
+
+
+def _price(row: Row) -> Price:
+    transform = _json(row.get("transform_quantity")) or {}
+    unit = _dec(row.get("unit_amount_decimal"))
+    if unit is None:
+        unit = _dec(row.get("unit_amount"))
+    raw = _json(row.get("raw")) or {}
+    options = []
+    for ccy, option in sorted((raw.get("currency_options") or {}).items()):
+        if ccy == row["currency"]:
+            continue
+        option_unit = _dec(option.get("unit_amount_decimal"))
+        if option_unit is None:
+            option_unit = _dec(option.get("unit_amount"))
+        options.append((ccy, option_unit, _tiers(option.get("tiers"))))
+    return Price(
+        id=row["id"],
+        currency=row["currency"],
+        type=row.get("type") or "recurring",
+        billing_scheme=row.get("billing_scheme") or "per_unit",
+        unit_amount=unit,
+        tiers_mode=row.get("tiers_mode"),
+        tiers=_tiers(row.get("tiers")),
+        transform_divide_by=transform.get("divide_by"),
+        transform_round=transform.get("round"),
+        recurring_interval=row.get("recurring_interval"),
+        recurring_interval_count=row.get("recurring_interval_count"),
+        recurring_usage_type=row.get("recurring_usage_type"),
+        tax_behavior=row.get("tax_behavior"),
+        product_id=row.get("product_id"),
+        currency_options=tuple(options),
+    )
+
+
+def _coupon(row: Row) -> Coupon:
+    raw = _json(row.get("raw")) or {}
+    applies_to = (raw.get("applies_to") or {}).get("products")
+    options = raw.get("currency_options") or {}
+    return Coupon(
+        id=row["id"],
+        duration=row["duration"],
+        percent_off=_dec(row.get("percent_off")),
+        amount_off=row.get("amount_off"),
+        currency=row.get("currency"),
+        duration_in_months=row.get("duration_in_months"),
+        amount_off_options=tuple(
+            sorted((ccy, int(o["amount_off"])) for ccy, o in options.items() if o.get("amount_off"))
+        ),
+        applies_to_products=frozenset(applies_to) if applies_to else None,
+    )
+
+
+def _tax_rate(row: Row) -> TaxRate:
+    return TaxRate(
+        id=row["id"], percentage=_dec(row["percentage"]), inclusive=bool(row.get("inclusive"))
+    )
+
+
+def _discount(row: Row) -> Discount:
+    return Discount(
+        id=row["id"],
+        start=row["start"],
+        coupon_id=row.get("coupon_id"),
+        customer_id=row.get("customer_id"),
+        subscription_id=row.get("subscription_id"),
+        subscription_item_id=row.get("subscription_item_id"),
+        invoice_id=row.get("invoice_id"),
+        end=row.get("end"),
+        deleted=bool(row.get("deleted")),
+    )
+
+
+def _subscription(row: Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        currency=row["currency"],
+        created=row["created"],
+        start_date=row["start_date"],
+        billing_cycle_anchor=row.get("billing_cycle_anchor"),
+        trial_start=row.get("trial_start"),
+        trial_end=row.get("trial_end"),
+        cancel_at=row.get("cancel_at"),
+        cancel_at_period_end=bool(row.get("cancel_at_period_end")),
+        canceled_at=row.get("canceled_at"),
+        ended_at=row.get("ended_at"),
+        cancellation_reason=row.get("cancellation_reason"),
+        cancellation_feedback=row.get("cancellation_feedback"),
+        cancellation_comment=row.get("cancellation_comment"),
+        latest_invoice_id=row.get("latest_invoice_id"),
+        discount_ids=_ids(row.get("discount_ids")),
+        default_tax_rate_ids=_ids(row.get("default_tax_rate_ids")),
+    )
+
+
+def _subscription_item(row: Row) -> SubscriptionItem:
+    return SubscriptionItem(
+        id=row["id"],
+        subscription_id=row["subscription_id"],
+        price_id=row["price_id"],
+        created=row["created"],
+        current_period_start=row["current_period_start"],
+        current_period_end=row["current_period_end"],
+        quantity=row.get("quantity"),
+        discount_ids=_ids(row.get("discount_ids")),
+        tax_rate_ids=_ids(row.get("tax_rate_ids")),
+        deleted=bool(row.get("deleted")),
+    )
+
+
+def _invoice(row: Row) -> Invoice:
+    return Invoice(
+        id=row["id"],
+        currency=row["currency"],
+        created=row["created"],
+        customer_id=row.get("customer_id"),
+        subscription_id=row.get("subscription_id"),
+        status=row.get("status"),
+        billing_reason=row.get("billing_reason"),
+        period_start=row.get("period_start"),
+        period_end=row.get("period_end"),
+        total=row.get("total"),
+        amount_due=row.get("amount_due"),
+        amount_paid=row.get("amount_paid"),
+        amount_remaining=row.get("amount_remaining"),
+        finalized_at=row.get("finalized_at"),
+        paid_at=row.get("paid_at"),
+        voided_at=row.get("voided_at"),
+        marked_uncollectible_at=row.get("marked_uncollectible_at"),
+        lines_complete=bool(row.get("lines_complete")),
+    )
+
+
+def _discount_amounts(value: Any) -> tuple[tuple[str, int], ...]:
+    if value is None or value == "" or value == "[]":
+        return ()
+    parsed = _json(value)
+    return tuple(
+        (d["discount"] if isinstance(d["discount"], str) else d["discount"]["id"], int(d["amount"]))
+        for d in parsed
+    )
+
+
+def _invoice_line(row: Row) -> InvoiceLine:
+    return InvoiceLine(
+        id=row["id"],
+        invoice_id=row["invoice_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        position=row.get("position") or 0,
+        parent_type=row.get("parent_type"),
+        subscription_id=row.get("subscription_id"),
+        subscription_item_id=row.get("subscription_item_id"),
+        proration=bool(row.get("proration")),
+        price_id=row.get("price_id"),
+        quantity=row.get("quantity"),
+        discount_amount=row.get("discount_amount") or 0,
+        discount_amounts=_discount_amounts(row.get("discount_amounts")),
+        tax_exclusive_amount=row.get("tax_exclusive_amount") or 0,
+        tax_inclusive_amount=row.get("tax_inclusive_amount") or 0,
+    )
+
+
+def snapshot_from_event(row: Row) -> SubscriptionSnapshot | None:
+    """The subscription a ``customer.subscription.*`` event carries (None for other events)."""
+    if not str(row.get("type", "")).startswith("customer.subscription."):
+        return None
+    raw = _json(row.get("raw")) or {}
+    data = raw.get("data") or {}
+    obj = data.get("object") or {}
+    previous = data.get("previous_attributes") or {}
+    items_list = obj.get("items") or {}
+    items = tuple(
+        SnapshotItem(
+            id=item["id"],
+            price_id=item["price"] if isinstance(item["price"], str) else item["price"]["id"],
+            quantity=item.get("quantity"),
+            created=item.get("created"),
+            current_period_start=item.get("current_period_start"),
+            discount_ids=_ids(item.get("discounts")),
+        )
+        for item in items_list.get("data") or ()
+        if not item.get("deleted")
+    )
+    return SubscriptionSnapshot(
+        event_id=row["id"],
+        created=row["created"],
+        subscription_id=obj.get("id") or row.get("object_id"),
+        status=obj.get("status") or "",
+        previous_status=previous.get("status"),
+        items=items,
+        items_complete=not items_list.get("has_more", False),
+        discount_ids=_ids(obj.get("discounts")),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        cancel_at=obj.get("cancel_at"),
+        canceled_at=obj.get("canceled_at"),
+    )

@@ -1,0 +1,286 @@
+"""The KPIs of METRICS.md §4 for a period, a daily or monthly series, and monthly cohorts.
+
+Everything here reads a :class:`~stripe_kpi.metrics.compute.Computed`; money stays in reporting
+minor units (``int``), ratios are exact ``Decimal`` fractions, and a ratio whose denominator is
+zero is ``None`` (never 0, never an error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from stripe_kpi.metrics.calendar import month_end, month_start, next_month
+from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.ledger import Ledger
+
+Granularity = Literal["day", "month"]
+_ONE = Decimal(1)
+
+
+def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
+    """``numerator / denominator`` as an exact fraction; None when the denominator is zero."""
+    if not denominator:
+        return None
+    return Decimal(numerator) / Decimal(denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class MovementTotals:
+    new: int = 0
+    expansion: int = 0
+    contraction: int = 0
+    churn: int = 0
+    reactivation: int = 0
+    fx: int = 0
+
+    @property
+    def net(self) -> int:
+        """Net new MRR: new + expansion + reactivation + contraction + churn (fx apart)."""
+        return self.new + self.expansion + self.reactivation + self.contraction + self.churn
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnSplit:
+    voluntary: int = 0
+    involuntary: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One day or one month: MRR and customers at the end of ``date`` (the bucket's last day),
+    movements and churn summed over ``first``…``date``."""
+
+    date: date
+    first: date
+    mrr: int
+    customers: int
+    arpu: Decimal | None
+    movements: MovementTotals
+    churned_customers: ChurnSplit
+    churned_mrr: ChurnSplit
+    mrr_at_risk: int
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodKpis:
+    """METRICS.md §4 for the days ``first``…``last``: ``*_start`` at the end of the day before
+    ``first``, ``*_end`` at the end of ``last``."""
+
+    first: date
+    last: date
+    mrr_start: int
+    mrr_end: int
+    customers_start: int
+    customers_end: int
+    movements: MovementTotals
+    churned_customers: ChurnSplit
+    churned_mrr: ChurnSplit
+    customer_churn_rate: Decimal | None
+    gross_mrr_churn_rate: Decimal | None
+    net_mrr_churn_rate: Decimal | None
+    nrr: Decimal | None
+    grr: Decimal | None
+    quick_ratio: Decimal | None
+    arpu: Decimal | None
+    arr: int
+    ltv: Decimal | None
+    trial_conversion: Decimal | None
+    trials_ended: int
+    trials_converted: int
+    mrr_at_risk: int
+
+
+def _movements(ledger: Ledger, first: int, last: int) -> MovementTotals:
+    return MovementTotals(
+        *(
+            ledger.flow(name, first, last)
+            for name in ("new", "expansion", "contraction", "churn", "reactivation", "fx")
+        )
+    )
+
+
+def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:
+    return ChurnSplit(
+        ledger.flow(f"{what}_voluntary", first, last),
+        ledger.flow(f"{what}_involuntary", first, last),
+    )
+
+
+def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
+    """The KPIs of one period (see :class:`PeriodKpis`)."""
+    if last < first:
+        raise ValueError("the period ends before it starts")
+    ledger = computed.ledger
+    a, b = first.toordinal(), last.toordinal()
+    mrr_start, mrr_end = ledger.level("mrr", a - 1), ledger.level("mrr", b)
+    customers_start, customers_end = ledger.level("customers", a - 1), ledger.level("customers", b)
+    moves = _movements(ledger, a, b)
+    churned = _churned(ledger, a, b, "churned")
+    lost = -(moves.churn + moves.contraction)
+    regained = moves.expansion + moves.reactivation
+    gross = ratio(lost, mrr_start)
+    net = ratio(lost - regained, mrr_start)
+    arpu = ratio(mrr_end, customers_end)
+    ended = ledger.flow("trials_ended", a, b)
+    converted = ledger.flow("trials_converted", a, b)
+    return PeriodKpis(
+        first=first,
+        last=last,
+        mrr_start=mrr_start,
+        mrr_end=mrr_end,
+        customers_start=customers_start,
+        customers_end=customers_end,
+        movements=moves,
+        churned_customers=churned,
+        churned_mrr=_churned(ledger, a, b, "churned_mrr"),
+        customer_churn_rate=ratio(churned.voluntary + churned.involuntary, customers_start),
+        gross_mrr_churn_rate=gross,
+        net_mrr_churn_rate=net,
+        nrr=None if net is None else _ONE - net,
+        grr=None if gross is None else _ONE - gross,
+        quick_ratio=ratio(moves.new + regained, lost),
+        arpu=arpu,
+        arr=12 * mrr_end,
+        ltv=lifetime_value(computed, last, arpu),
+        trial_conversion=ratio(converted, ended),
+        trials_ended=ended,
+        trials_converted=converted,
+        mrr_at_risk=ledger.level("mrr_at_risk", b),
+    )
+
+
+def monthly_churn_rate(computed: Computed, month: date) -> Decimal | None:
+    """Customers churned in ``month`` ÷ paying customers at its start (None: nobody paying)."""
+    first, last = month_start(month).toordinal(), month_end(month).toordinal()
+    ledger = computed.ledger
+    churned = ledger.flow("churned_voluntary", first, last) + ledger.flow(
+        "churned_involuntary", first, last
+    )
+    return ratio(churned, ledger.level("customers", first - 1))
+
+
+def lifetime_value(computed: Computed, last: date, arpu: Decimal | None) -> Decimal | None:
+    """LTV = ARPU at ``last`` ÷ the mean monthly customer churn rate of the last three full months.
+
+    Reading of "the last three full months": the three calendar months that end on or before
+    ``last`` (the period's last day) — ``last``'s own month when ``last`` is its final day,
+    otherwise the three months before it. Months with no paying customer at their start have no
+    rate and are left out of the mean (the mean of the rates that exist; None if none exist). The
+    mean is of the monthly rates, as ChartMogul and Baremetrics average them, not a pooled rate.
+    None when ARPU is None or the mean churn is 0 ("none at 0 churn").
+    """
+    if arpu is None:
+        return None
+    newest = month_start(last) if last == month_end(last) else month_start(last) - timedelta(days=1)
+    months = [month_start(newest)]
+    for _ in range(2):
+        months.append(month_start(months[-1] - timedelta(days=1)))
+    rates = [r for r in (monthly_churn_rate(computed, m) for m in months) if r is not None]
+    if not rates:
+        return None
+    mean = sum(rates, Decimal(0)) / len(rates)
+    return ratio(arpu, mean)
+
+
+def series(computed: Computed, first: date, last: date, by: Granularity) -> list[SeriesPoint]:
+    """One point per day, or per calendar month (clipped to ``first``…``last``)."""
+    ledger = computed.ledger
+    points = []
+    for lo, hi in _buckets(first, last, by):
+        a, b = lo.toordinal(), hi.toordinal()
+        mrr, customers = ledger.level("mrr", b), ledger.level("customers", b)
+        points.append(
+            SeriesPoint(
+                date=hi,
+                first=lo,
+                mrr=mrr,
+                customers=customers,
+                arpu=ratio(mrr, customers),
+                movements=_movements(ledger, a, b),
+                churned_customers=_churned(ledger, a, b, "churned"),
+                churned_mrr=_churned(ledger, a, b, "churned_mrr"),
+                mrr_at_risk=ledger.level("mrr_at_risk", b),
+            )
+        )
+    return points
+
+
+def _buckets(first: date, last: date, by: Granularity) -> list[tuple[date, date]]:
+    if by == "day":
+        return [(d, d) for d in (first + timedelta(days=i) for i in range((last - first).days + 1))]
+    if by != "month":
+        raise ValueError(f"unknown granularity {by!r}")
+    buckets, lo = [], first
+    while lo <= last:
+        hi = min(month_end(lo), last)
+        buckets.append((lo, hi))
+        lo = hi + timedelta(days=1)
+    return buckets
+
+
+@dataclass(frozen=True, slots=True)
+class CohortMonth:
+    """A cohort ``months_since`` months after its first: paying customers and their MRR at the
+    end of that month (or at ``last`` for the month in progress)."""
+
+    months_since: int
+    customers: int
+    mrr: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """Customers whose first paid day (first day ending with MRR > 0) fell in ``month``."""
+
+    month: date
+    size: int
+    months: tuple[CohortMonth, ...]
+
+
+def cohorts(computed: Computed, last: date) -> list[Cohort]:
+    """Monthly cohorts by month of first payment, retention by month since, up to ``last``.
+
+    "First payment" is read as the first day a customer ends with MRR > 0 (the day of their
+    ``new`` movement), not the first paid invoice: a trial's $0 invoice or a one-off setup fee
+    does not make a paying customer, and a cohort is then exactly the month's new customers.
+    """
+    ends: list[date] = []
+    limit = last.toordinal()
+    grid: dict[date, list[list[int]]] = {}
+    sizes: dict[date, int] = {}
+    for result in computed.customers.values():
+        day = result.first_paid_day
+        if day is None or day > limit:
+            continue
+        start = month_start(date.fromordinal(day))
+        ends = _month_ends(start, last)
+        rows = grid.setdefault(start, [[0, 0] for _ in ends])
+        sizes[start] = sizes.get(start, 0) + 1
+        steps, position, value = result.mrr, 0, 0
+        for k, end in enumerate(ends):
+            target = end.toordinal()
+            while position < len(steps) and steps[position][0] <= target:
+                value = steps[position][1]
+                position += 1
+            if value > 0:
+                rows[k][0] += 1
+                rows[k][1] += value
+    return [
+        Cohort(
+            month=start,
+            size=sizes[start],
+            months=tuple(CohortMonth(k, c, m) for k, (c, m) in enumerate(grid[start])),
+        )
+        for start in sorted(grid)
+    ]
+
+
+def _month_ends(start: date, last: date) -> list[date]:
+    ends, month = [], start
+    while month <= last:
+        ends.append(min(month_end(month), last))
+        month = next_month(month)
+    return ends

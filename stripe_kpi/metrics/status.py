@@ -1,0 +1,177 @@
+"""When a subscription counts: its status over time, its trial, its end.
+
+Stripe records a subscription's current status only. Status changes are known from the
+``customer.subscription.*`` events we kept (each carries the whole subscription); a change older
+than those is dated from the invoices, as described on :func:`status_steps`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from stripe_kpi.metrics.inputs import Invoice, Subscription, SubscriptionSnapshot
+
+#: Statuses whose MRR counts (METRICS.md §1). Everything else counts zero.
+COUNTING = frozenset({"active", "past_due"})
+_NEVER_STARTED = frozenset({"incomplete", "incomplete_expired"})
+_UNPAID_INVOICE = frozenset({"open", "uncollectible"})
+
+
+def status_steps(
+    sub: Subscription, snapshots: Sequence[SubscriptionSnapshot], invoices: Sequence[Invoice]
+) -> list[tuple[int, str]]:
+    """The subscription's status as ``(from instant, status)`` steps, ascending.
+
+    Before anything is known it was ``active`` (its trial is handled apart), unless it is still
+    ``incomplete``/``incomplete_expired``: those never started. Each kept event states the status at
+    its instant. When the status now differs from the last one known, the change is dated:
+
+    - ``past_due``: when the first invoice of the current run of unpaid invoices was finalized;
+    - ``unpaid``: when dunning gave up, i.e. the earliest ``marked_uncollectible_at`` of that run,
+      else (the invoice was left open) when its first invoice was finalized: the earliest moment
+      possible, since Stripe keeps no record of the transition itself;
+    - ``paused``: at the trial end (a trial that ends without a payment method pauses);
+    - ``active`` again after a non-counting status: when an invoice was next paid.
+
+    A date never goes before the last known step.
+    """
+    ordered = sorted(snapshots, key=lambda s: (s.created, s.event_id))
+    if ordered:
+        first = ordered[0]
+        initial = first.previous_status or first.status
+    else:
+        initial = sub.status if sub.status in _NEVER_STARTED else "active"
+    steps = [(sub.start_date, initial)]
+    steps.extend((s.created, s.status) for s in ordered if s.status)
+    last_at, last = steps[-1]
+    if sub.status != last and sub.status not in ("canceled", "trialing"):
+        steps.append((max(last_at, _change_time(sub, last, last_at, invoices)), sub.status))
+    return steps
+
+
+def _change_time(sub: Subscription, before: str, after_ts: int, invoices: Sequence[Invoice]) -> int:
+    status = sub.status
+    if status in ("past_due", "unpaid"):
+        run = _unpaid_run(invoices)
+        if not run:
+            return after_ts
+        if status == "unpaid":
+            marked = [i.marked_uncollectible_at for i in run if i.marked_uncollectible_at]
+            if marked:
+                return min(marked)
+        return run[0].finalized_at or run[0].created
+    if status == "paused":
+        return sub.trial_end or after_ts
+    if status == "active" and before not in COUNTING:
+        if before == "trialing" and sub.trial_end:
+            return sub.trial_end
+        paid = [i.paid_at for i in invoices if i.paid_at and i.paid_at >= after_ts]
+        return min(paid) if paid else after_ts
+    return after_ts
+
+
+def _unpaid_run(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The trailing run of finalized, unpaid invoices (oldest first)."""
+    billed = sorted(
+        (
+            i
+            for i in invoices
+            if i.status not in (None, "draft", "void") and (i.amount_due or 0) > 0
+        ),
+        key=lambda i: (i.created, i.id),
+    )
+    run: list[Invoice] = []
+    for invoice in reversed(billed):
+        if invoice.status not in _UNPAID_INVOICE:
+            break
+        run.append(invoice)
+    run.reverse()
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """When a subscription counts and when it is at risk, as step functions of time.
+
+    ``counts``/``risk`` are ``(from instant, flag)`` steps, ascending, starting with ``False``.
+    """
+
+    status: tuple[tuple[int, str], ...]
+    counts: tuple[tuple[int, bool], ...]
+    risk: tuple[tuple[int, bool], ...]
+    trial_ended_at: int | None
+
+    def status_at(self, t: int) -> str:
+        current = self.status[0][1]
+        for at, status in self.status:
+            if at > t:
+                break
+            current = status
+        return current
+
+
+def lifecycle(
+    sub: Subscription, snapshots: Sequence[SubscriptionSnapshot], invoices: Sequence[Invoice]
+) -> Lifecycle:
+    """Combine status, trial window and end into when the subscription counts and is at risk.
+
+    Counting: from ``start_date``, outside the trial ``[trial_start, trial_end)``, while the status
+    counts, before ``ended_at``. At risk (METRICS.md §4, "MRR at risk"): counting and either
+    ``past_due``, or set to cancel: the cancellation was requested (``canceled_at``) and takes
+    effect later (``ended_at`` after it, or ``cancel_at_period_end``/``cancel_at`` still pending).
+    """
+    steps = status_steps(sub, snapshots, invoices)
+    trial = _trial_window(sub)
+    ended = sub.ended_at
+    scheduled = _scheduled_cancel(sub)
+    bounds = {at for at, _ in steps}
+    bounds.add(sub.start_date)
+    if trial:
+        bounds.update(trial)
+    if ended is not None:
+        bounds.add(ended)
+    if scheduled:
+        bounds.update(t for t in scheduled if t is not None)
+    counts: list[tuple[int, bool]] = [(min(bounds) - 1, False)]
+    risk: list[tuple[int, bool]] = [(min(bounds) - 1, False)]
+    index, status = 0, steps[0][1]
+    for t in sorted(bounds):
+        while index < len(steps) and steps[index][0] <= t:
+            status = steps[index][1]
+            index += 1
+        live = (
+            t >= sub.start_date
+            and not (trial and trial[0] <= t < trial[1])
+            and status in COUNTING
+            and (ended is None or t < ended)
+        )
+        if live != counts[-1][1]:
+            counts.append((t, live))
+        pending = (
+            bool(scheduled) and scheduled[0] <= t and (scheduled[1] is None or t < scheduled[1])
+        )
+        at_risk = live and (status == "past_due" or pending)
+        if at_risk != risk[-1][1]:
+            risk.append((t, at_risk))
+    trial_ended_at = None
+    if trial:
+        trial_ended_at = trial[1] if ended is None or ended > trial[1] else ended
+    return Lifecycle(tuple(steps), tuple(counts), tuple(risk), trial_ended_at)
+
+
+def _trial_window(sub: Subscription) -> tuple[int, int] | None:
+    if sub.trial_end is None:
+        return None
+    start = sub.trial_start if sub.trial_start is not None else sub.start_date
+    return (start, sub.trial_end) if sub.trial_end > start else None
+
+
+def _scheduled_cancel(sub: Subscription) -> tuple[int, int | None] | None:
+    """``(requested, effective)`` of a pending cancellation, or None."""
+    if sub.canceled_at is not None:
+        pending = sub.ended_at is not None or sub.cancel_at_period_end or sub.cancel_at is not None
+        return (sub.canceled_at, sub.ended_at) if pending else None
+    if sub.ended_at is None and (sub.cancel_at_period_end or sub.cancel_at is not None):
+        return sub.start_date, None  # requested at an unknown time: at risk since it started
+    return None
