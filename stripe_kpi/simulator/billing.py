@@ -21,7 +21,7 @@ from stripe_kpi.simulator.billing_changes import Changes
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.dunning import DunningPolicy
-from stripe_kpi.simulator.events import frozen_copy
+from stripe_kpi.simulator.events import frozen_copy, no_cycle_collector
 from stripe_kpi.simulator.ledger import StripeDict, SubState
 from stripe_kpi.simulator.renewals import TRIAL_NOTICE
 
@@ -369,13 +369,15 @@ class BillingAccount(Changes):
                 f"customer {customer['id']} pays in {customer['currency']}, not {currency}"
             )
 
-    def snapshot(self) -> StripeData:
-        """Everything Stripe would show now, copied: later calls do not change it.
+    def snapshot(self, *, copy: bool = True) -> StripeData:
+        """Everything Stripe would show now. With ``copy`` (the default) later calls on the
+        account do not change it; ``copy=False`` shares the live dicts (faster for big
+        benchmarks that stop scripting). Events are immutable snapshots: always shared.
 
         Besides the list endpoints, ``objects`` holds ``discounts``, ``invoiceitems`` and
         ``disputes`` so that the server can expand ids that point at them.
         """
-        stores = {
+        live = {
             "customers": self.customers,
             "products": self.products,
             "prices": self.prices,
@@ -383,10 +385,13 @@ class BillingAccount(Changes):
             "tax_rates": self.tax_rates,
             "subscriptions": self.subscriptions,
             "invoices": self.invoices,
-            "events": {e["id"]: e for e in self.log.retained(self.clock)},
             "discounts": self.discounts,
             "invoiceitems": self.invoiceitems,
             "disputes": self.disputes,
         }
-        copied = frozen_copy({"account": self.account, "objects": stores})
-        return StripeData(account=copied["account"], now=self.clock, objects=copied["objects"])
+        state = {"account": self.account, "objects": {k: dict(v) for k, v in live.items()}}
+        if copy:
+            with no_cycle_collector():
+                state = frozen_copy(state)
+        state["objects"]["events"] = {e["id"]: e for e in self.log.retained(self.clock)}
+        return StripeData(account=state["account"], now=self.clock, objects=state["objects"])

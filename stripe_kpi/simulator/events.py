@@ -8,7 +8,10 @@ start over.
 
 from __future__ import annotations
 
+import gc
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from stripe_kpi.simulator import objects
@@ -18,6 +21,22 @@ from stripe_kpi.simulator.ids import IdFactory
 StripeDict = dict[str, Any]
 
 RETENTION = 30 * DAY
+
+
+@contextmanager
+def no_cycle_collector() -> Iterator[None]:
+    """Pause Python's cycle collector while building millions of small, acyclic dicts.
+
+    Each collection walks every live container, so with the collector on, building or copying
+    a large account slows down as it grows (20,000 customers: ~2x slower). Restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def frozen_copy(obj: Any) -> Any:
