@@ -84,13 +84,17 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show progress logs."),
 ) -> None:
     """SaaS metrics from your Stripe account."""
     _state["debug"] = debug
     fmt = "auto"
     with contextlib.suppress(StripeKpiError):  # the command itself reports a bad setting
         fmt = load_settings().log_format
-    configure_logging(fmt, logging.DEBUG if debug else logging.INFO)
+    # Commands print their own one-line result; logs below WARNING are for --verbose (the
+    # worker logs at INFO, as JSON, by itself).
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    configure_logging(fmt, level)
 
 
 @app.command()

@@ -47,7 +47,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        is_uri = parsed.query.get("uri") == "true"  # sqlite:///file:x.db?mode=ro&uri=true
+        if database and database != ":memory:" and not is_uri:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise StorageError(
