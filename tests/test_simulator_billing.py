@@ -119,13 +119,13 @@ def test_seat_change_prorated_on_next_invoice() -> None:
     assert len(invoices_of(acct, sub)) == 1  # nothing invoiced until the renewal
     acct.advance(on(2026, 2, 2))
     feb = invoices_of(acct, sub)[1]
-    assert lines(feb) == [
-        ("8 × Seats (at $10.00 / month)", 8000),
+    assert lines(feb) == [  # pending invoice items first, as Stripe lists them
         ("Unused time on 5 × Seats after 11 Jan 2026", -3387),
         ("Remaining time on 8 × Seats after 11 Jan 2026", 5419),
+        ("8 × Seats (at $10.00 / month)", 8000),
     ]
     assert feb["total"] == 8000 - 3387 + 5419 == 10032
-    credit, debit = feb["lines"]["data"][1:]
+    credit, debit = feb["lines"]["data"][:2]
     for line in (credit, debit):
         details = line["parent"]["subscription_item_details"]
         assert details["proration"] is True
@@ -176,8 +176,8 @@ def test_monthly_to_yearly_restarts_the_cycle_now() -> None:
     update = invoices_of(acct, sub)[1]
     assert update["billing_reason"] == "subscription_update"
     assert lines(update) == [
-        ("1 × Seats (at $1,000.00 / year)", 100000),
         ("Unused time on Seats after 16 Mar 2026", -5161),
+        ("1 × Seats (at $1,000.00 / year)", 100000),
     ]
     assert update["total"] == 94839
     assert sub["billing_cycle_anchor"] == ts(2026, 3, 16)
@@ -208,7 +208,7 @@ def test_yearly_to_monthly_credit_carries_to_next_invoices() -> None:
 
 def test_add_and_remove_items_are_prorated() -> None:
     # Add-on $31/month on 17 Jan (15 of 31 days left): +3,100 × 15/31 = 1,500.
-    # Removed on 24 Jan (8 days left, next period... still January): −3,100 × 8/31 = −800.
+    # Removed on 24 Jan (8 of 31 days left): −3,100 × 8/31 = −800.
     acct, _, _, sub = one_customer(1000)
     addon = acct.create_price(3100, "month", product="Add-on")
     item = acct.add_item(sub, addon, 1, on(2026, 1, 17))
@@ -217,9 +217,9 @@ def test_add_and_remove_items_are_prorated() -> None:
     assert [i["id"] for i in sub["items"]["data"]] != [item["id"]]
     acct.advance(on(2026, 2, 2))
     assert lines(invoices_of(acct, sub)[1]) == [
-        ("1 × Seats (at $10.00 / month)", 1000),
         ("Remaining time on Add-on after 17 Jan 2026", 1500),
         ("Unused time on Add-on after 24 Jan 2026", -800),
+        ("1 × Seats (at $10.00 / month)", 1000),
     ]
 
 
@@ -522,8 +522,8 @@ def test_one_off_items_land_on_the_next_invoice_or_their_own() -> None:
     fee = acct.add_invoice_item(customer, 50000, description="Setup fee", currency="usd")
     sub = acct.subscribe(customer, [(price, 1)])
     first = invoices_of(acct, sub)[0]
-    assert lines(first) == [("1 × Pro (at $30.00 / month)", 3000), ("Setup fee", 50000)]
-    assert first["lines"]["data"][1]["parent"]["invoice_item_details"]["invoice_item"] == fee["id"]
+    assert lines(first) == [("Setup fee", 50000), ("1 × Pro (at $30.00 / month)", 3000)]
+    assert first["lines"]["data"][0]["parent"]["invoice_item_details"]["invoice_item"] == fee["id"]
     assert fee["invoice"] == first["id"]
     acct.add_invoice_item(customer, 9900, on(2026, 1, 5), description="Training", invoice_now=True)
     (manual,) = [i for i in acct.invoices.values() if i["billing_reason"] == "manual"]
@@ -620,3 +620,45 @@ def test_generated_saas_lives_real_lives() -> None:
     assert converted
     assert acct.now == on(2026, 1, 1)
     assert all(e["created"] > to_unix(on(2026, 1, 1) - timedelta(days=30)) for e in acct.log.events)
+
+
+def test_every_generated_invoice_adds_up() -> None:
+    """Stripe's invoice identities hold on every invoice of a generated account."""
+    acct = generate_account(8, 250, on(2024, 6, 1), on(2026, 1, 1))
+    rates = acct.tax_rates
+    assert acct.invoices
+    for invoice in acct.invoices.values():
+        lines_ = invoice["lines"]["data"]
+        discounts = sum(d["amount"] for line in lines_ for d in line["discount_amounts"])
+        taxes = [t for line in lines_ for t in line["taxes"]]
+        exclusive = sum(t["amount"] for t in taxes if t["tax_behavior"] == "exclusive")
+        assert invoice["subtotal"] == sum(line["amount"] for line in lines_)
+        assert invoice["total"] == invoice["subtotal"] - discounts + exclusive
+        assert invoice["total_excluding_tax"] == invoice["total"] - sum(t["amount"] for t in taxes)
+        assert sum(d["amount"] for d in invoice["total_discount_amounts"]) == discounts
+        for tax in taxes:
+            assert rates[tax["tax_rate_details"]["tax_rate"]]["inclusive"] == (
+                tax["tax_behavior"] == "inclusive"
+            )
+        if invoice["status"] == "draft":
+            continue
+        net = invoice["total"] + invoice["starting_balance"]
+        assert invoice["amount_due"] == max(net, 0)
+        assert invoice["ending_balance"] == min(net, 0)
+        if invoice["status"] == "paid":
+            assert invoice["amount_paid"] == invoice["amount_due"]
+            assert invoice["amount_remaining"] == 0
+            assert invoice["status_transitions"]["paid_at"] >= invoice["created"]
+        else:
+            assert invoice["amount_paid"] == 0
+            assert invoice["attempt_count"] >= 1
+    for sub in acct.subscriptions.values():
+        if sub["status"] == "canceled":
+            assert sub["ended_at"] is not None
+            assert sub["cancellation_details"]["reason"] is not None
+        else:
+            assert sub["ended_at"] is None
+        periods = {
+            (i["current_period_start"], i["current_period_end"]) for i in sub["items"]["data"]
+        }
+        assert len(periods) == 1  # one billing period for all items

@@ -324,10 +324,9 @@ class Ledger:
         """
         customer = self.customers[customer_id]
         sub_id = st.id if st else None
-        lines = lines + [
-            self.pending_line(invoice_id, ii)
-            for ii in self.take_pending(customer_id, sub_id, currency)
-        ]
+        # Pending invoice items (prorations, one-offs) come first, as on Stripe's invoices.
+        pending = self.take_pending(customer_id, sub_id, currency)
+        lines = [self.pending_line(invoice_id, ii) for ii in pending] + lines
         sub = st.obj if st else None
         invoice = objects.invoice(
             id=invoice_id,
