@@ -134,12 +134,25 @@ def simulate_serve(
     customers: int = typer.Option(200, min=1, max=200_000, help="Number of customers."),
     months: int = typer.Option(24, min=1, max=120, help="Months of history."),
     latency: float = typer.Option(0.0, min=0.0, help="Seconds added to every response."),
+    rate_limit: float = typer.Option(
+        None, min=0.1, help="Answer 429 past this many requests per second, like Stripe."
+    ),
+    endpoint_rate_limit: float = typer.Option(
+        None, min=0.1, help="The same, per endpoint (Stripe live mode: 25)."
+    ),
 ) -> None:
     """Serve a synthetic Stripe account on 127.0.0.1 for manual use and benchmarks."""
     from stripe_kpi.simulator.cli_support import serve_synthetic
 
     serve_synthetic(
-        port=port, seed=seed, customers=customers, months=months, latency=latency, console=out
+        port=port,
+        seed=seed,
+        customers=customers,
+        months=months,
+        console=out,
+        latency=latency,
+        rate_limit=rate_limit,
+        endpoint_rate_limit=endpoint_rate_limit,
     )
 
 

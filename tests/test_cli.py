@@ -76,3 +76,54 @@ def test_doctor_reports_unusable_database(monkeypatch, tmp_path) -> None:
     assert f"✗ database: DATABASE_URL points into {tmp_path}/missing/dir, which does not exist" in (
         result.stdout
     )
+
+
+def test_simulate_serve_is_pageable_with_the_official_client() -> None:
+    import re
+    import subprocess
+    import sys
+
+    import stripe
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stripe_kpi.cli",
+            "simulate",
+            "serve",
+            "--port",
+            "0",
+            "--customers",
+            "30",
+            "--months",
+            "6",
+            "--seed",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        first = child.stdout.readline()
+        match = re.search(
+            r"\((\d+) customers, (\d+) subscriptions.* at (http://127\.0\.0\.1:\d+)", first
+        )
+        assert match, first
+        assert child.stdout.readline().strip() == f"STRIPE_API_BASE={match[3]}"
+        assert child.stdout.readline().strip() == "STRIPE_API_KEY=sk_test_simulator"
+        client = stripe.StripeClient(
+            "sk_test_simulator", base_addresses={"api": match[3]}, max_network_retries=0
+        )
+        customers = list(client.v1.customers.list({"limit": 7}).auto_paging_iter())
+        subscriptions = list(
+            client.v1.subscriptions.list({"limit": 7, "status": "all"}).auto_paging_iter()
+        )
+        assert len(customers) == int(match[1]) == 30
+        assert len(subscriptions) == int(match[2])
+        assert len({c.id for c in customers}) == 30
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+        child.stdout.close()
