@@ -55,6 +55,15 @@ class LocalCalendar:
             count = max(32, len(self._midnights))
             self._midnights.extend(self.midnight(start + i) for i in range(count))
 
+    def next_midnight(self, day: int) -> int:
+        """The first instant after local ``day`` (the end of the day, exclusive)."""
+        if self._utc:
+            return (day + 1 - _EPOCH) * _DAY
+        position = day + 1 - self._first
+        if 0 <= position < len(self._midnights):
+            return self._midnights[position]
+        return self.midnight(day + 1)
+
     def day_of(self, ts: int) -> int:
         """The local day an instant falls on."""
         if self._utc:

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.catalog import Catalog
 from stripe_kpi.metrics.fx import Converter, RateFn
@@ -116,14 +117,15 @@ def compute_customers(
     for sub in history.subscriptions.values():
         if wanted is None or sub.customer_id in wanted:
             by_customer[sub.customer_id].append(sub.id)
-    index = _Index(history, {s for subs in by_customer.values() for s in subs})
     results: dict[str, CustomerResult] = {}
-    for customer_id in sorted(by_customer):
-        histories = [
-            subscription_history(index.records(sub_id), catalog, reporting, until)
-            for sub_id in sorted(by_customer[customer_id])
-        ]
-        results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
+    with cycle_collector_paused():
+        index = _Index(history, {s for subs in by_customer.values() for s in subs})
+        for customer_id in sorted(by_customer):
+            histories = [
+                subscription_history(index.records(sub_id), catalog, reporting, until)
+                for sub_id in sorted(by_customer[customer_id])
+            ]
+            results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
     return results
 
 
@@ -135,42 +137,47 @@ class _Index:
         self.items: dict[str, list] = defaultdict(list)
         self.invoices: dict[str, dict] = defaultdict(dict)
         self.snapshots: dict[str, list] = defaultdict(list)
-        self.lines: dict[str, list[tuple[tuple, InvoiceLine]]] = defaultdict(list)
+        self.lines: dict[str, list[InvoiceLine]] = {}
         item_owner: dict[str, str] = {}
         for item in history.subscription_items.values():
             item_owner[item.id] = item.subscription_id
             if item.subscription_id in subscription_ids:
                 self.items[item.subscription_id].append(item)
         invoices = history.invoices
+        void = set()
         for invoice in invoices.values():
+            if invoice.status == "void":
+                void.add(invoice.id)
             if invoice.subscription_id in subscription_ids:
                 self.invoices[invoice.subscription_id][invoice.id] = invoice
         for snap in history.snapshots.values():
             if snap.subscription_id in subscription_ids:
                 self.snapshots[snap.subscription_id].append(snap)
+        lines = self.lines
         for line in history.invoice_lines.values():
-            if line.parent_type not in (None, _SUBSCRIPTION_LINE) or not line.subscription_item_id:
+            item_id = line.subscription_item_id
+            if not item_id or line.parent_type not in (None, _SUBSCRIPTION_LINE):
                 continue  # one-off invoice items, setup fees: not recurring (METRICS.md §1)
+            if line.invoice_id in void:
+                continue  # a void invoice states nothing (METRICS.md §1)
+            sub_id = line.subscription_id or item_owner.get(item_id)
+            if sub_id is None:
+                invoice = invoices.get(line.invoice_id)
+                sub_id = None if invoice is None else invoice.subscription_id
+            bucket = lines.get(sub_id)  # type: ignore[arg-type]
+            if bucket is None:
+                if sub_id not in subscription_ids:
+                    continue
+                bucket = lines[sub_id] = []  # type: ignore[index]
+            bucket.append(line)
             invoice = invoices.get(line.invoice_id)
-            if invoice is not None and invoice.status == "void":
-                continue
-            sub_id = (
-                line.subscription_id
-                or item_owner.get(line.subscription_item_id)
-                or (invoice.subscription_id if invoice is not None else None)
-            )
-            if sub_id not in subscription_ids:
-                continue
-            key = (invoice.created, invoice.id) if invoice is not None else (0, line.invoice_id)
-            self.lines[sub_id].append(((*key, line.position, line.id), line))
             if invoice is not None and invoice.subscription_id != sub_id:
-                self.invoices[sub_id][invoice.id] = invoice
+                self.invoices[sub_id][invoice.id] = invoice  # type: ignore[index]
 
     def records(self, sub_id: str) -> SubscriptionRecords:
-        lines = sorted(self.lines.get(sub_id, ()), key=lambda pair: pair[0])
         return SubscriptionRecords(
             subscription=self.history.subscriptions[sub_id],
-            lines=[line for _, line in lines],
+            lines=self.lines.get(sub_id, ()),
             invoices=self.invoices.get(sub_id, {}),
             items=sorted(self.items.get(sub_id, ()), key=lambda i: i.id),
             snapshots=self.snapshots.get(sub_id, ()),

@@ -29,9 +29,11 @@ period. The history of one subscription is built in two passes:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
 
 from stripe_kpi.metrics.calendar import utc_date
 from stripe_kpi.metrics.catalog import Catalog
@@ -52,11 +54,12 @@ _RENEWALS = frozenset({"subscription_create", "subscription_cycle", "subscriptio
 AMOUNT_OFF_KEY = "~amount_off"
 
 # Assertion kinds, in the order they apply at one instant.
-_END, _SET, _KEEP, _EVENT, _NOW, _END_METERED = range(6)
+_END, _SET, _KEEP, _EVENT, _NOW, _END_METERED, _NOOP = range(7)
+_ORDER = itemgetter(0, 1, 2)
+_BY_START = attrgetter("period_start", "id")
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
+class Component(NamedTuple):
     """One part of a subscription's MRR: ``monthly`` minor units of ``currency`` (exact, not yet
     rounded), converted with the rate of ``rate_day`` (None: already the reporting currency)."""
 
@@ -66,9 +69,11 @@ class Component:
     rate_day: date | None
 
 
-@dataclass(frozen=True, slots=True)
-class ItemState:
-    """What one subscription item charges from some instant on."""
+class ItemState(NamedTuple):
+    """What one subscription item charges from some instant on.
+
+    ``Component`` and ``ItemState`` are ``NamedTuple``s: immutable like frozen dataclasses, but
+    built several times faster, and there is one per statement of every invoice line."""
 
     item_id: str
     price_id: str | None
@@ -141,9 +146,9 @@ def _priced(
     return gross, price.recurring_interval, price.recurring_interval_count or 1
 
 
-def _line_state(line: InvoiceLine, records: SubscriptionRecords, catalog: Catalog) -> ItemState:
-    sub = records.subscription
-    price = catalog.prices.get(line.price_id or "")
+def _line_state(
+    line: InvoiceLine, price: Price | None, sub: Subscription, catalog: Catalog, foreign: bool
+) -> ItemState:
     metered = price is not None and price.metered
     priced = None if metered else _priced(price, line.quantity, sub.currency)
     if priced is None:
@@ -155,7 +160,12 @@ def _line_state(line: InvoiceLine, records: SubscriptionRecords, catalog: Catalo
             interval, count = _interval_of(line.period_end - line.period_start)
         priced = Decimal(line.amount), interval, count
     gross, interval, count = priced
-    discounts = tuple(d for d, amount in line.discount_amounts if amount and d in catalog.discounts)
+    if not foreign:
+        period_start = 0  # never converted: the period's day does not matter
+    elif line.proration:
+        period_start = -1  # the subscription's period at the change, settled when applied
+    else:
+        period_start = line.period_start
     return ItemState(
         item_id=line.subscription_item_id or line.id,
         price_id=line.price_id,
@@ -165,38 +175,123 @@ def _line_state(line: InvoiceLine, records: SubscriptionRecords, catalog: Catalo
         interval=interval,
         interval_count=count,
         product_id=None if price is None else price.product_id,
-        discount_ids=discounts,
+        discount_ids=_line_discounts(line, catalog),
         tax_factor=catalog.tax_factor_of_line(line),
-        period_start=-1 if line.proration else line.period_start,
+        period_start=period_start,
     )
 
 
-Assertion = tuple[int, int, int, int, object]
+def _line_discounts(line: InvoiceLine, catalog: Catalog) -> tuple[str, ...]:
+    """The discounts that reduced this line and may lower MRR (``once`` ones never do)."""
+    if not line.discount_amounts:
+        return ()
+    return tuple(d for d, amount in line.discount_amounts if amount and d in catalog.discounts)
 
 
-def _line_assertions(records: SubscriptionRecords, catalog: Catalog) -> list[Assertion]:
+#: ``(instant, order at that instant, tie-break, kind, payload)``; sorted on the first three.
+Assertion = tuple[int, int, str, int, object]
+
+
+def _line_assertions(
+    records: SubscriptionRecords, catalog: Catalog, reporting: str
+) -> list[Assertion]:
+    """One assertion per subscription line (ties at one instant broken by line id, so that the
+    order rows arrive in never matters), plus one per renewal invoice we hold whole."""
+    sub = records.subscription
+    foreign = sub.currency != reporting
+    prices, invoices = catalog.prices, records.invoices
+    if not foreign and not records.snapshots:
+        quick = _renewals_only(records, catalog)
+        if quick is not None:
+            return quick
     out: list[Assertion] = []
-    renewal_items: dict[tuple[str, int], set[str]] = {}
-    for seq, line in enumerate(records.lines):
-        state = _line_state(line, records, catalog)
-        if state.metered:
-            out.append((line.period_end, _SET, seq, _SET, state))
-        elif not line.proration:
-            out.append((line.period_start, _SET, seq, _SET, state))
-            invoice = records.invoices.get(line.invoice_id)
-            if (
-                invoice is not None
-                and invoice.lines_complete
-                and invoice.billing_reason in _RENEWALS
-            ):
-                renewal_items.setdefault((invoice.id, line.period_start), set()).add(state.item_id)
-        elif line.amount < 0:
-            out.append((line.period_start, _END, seq, _END, state.item_id))
+    renewal_items: dict[str, tuple[int, set[str]]] = {}
+    # Renewals restate the same item period after period: one state per distinct statement.
+    memo: dict[tuple, ItemState] = {}
+    for line in records.lines:
+        if line.proration and line.amount < 0:
+            out.append((line.period_start, _END, line.id, _END, line.subscription_item_id))
+            continue
+        price = prices.get(line.price_id or "")
+        key = None
+        if price is not None and not price.metered:
+            key = (
+                line.subscription_item_id,
+                line.price_id,
+                line.quantity,
+                line.proration,
+                line.discount_amounts,
+                line.tax_inclusive_amount and (line.amount - line.discount_amount),
+                line.tax_inclusive_amount,
+                line.period_start if foreign else None,
+            )
+            state = memo.get(key)
+            if state is None:
+                state = memo[key] = _line_state(line, price, sub, catalog, foreign)
         else:
-            scaled = state if line.price_id in catalog.prices else (line, state)
-            out.append((line.period_start, _SET, seq, _SET, scaled))
-    for (_invoice_id, start), kept in sorted(renewal_items.items()):
-        out.append((start, _KEEP, 0, _KEEP, frozenset(kept)))
+            state = _line_state(line, price, sub, catalog, foreign)
+        if state.metered:
+            out.append((line.period_end, _SET, line.id, _SET, (state, None, None)))
+        elif not line.proration:
+            out.append((line.period_start, _SET, line.id, _SET, (state, line.period_start, None)))
+            renewal = renewal_items.get(line.invoice_id)
+            if renewal is None:
+                invoice = invoices.get(line.invoice_id)
+                if (
+                    invoice is None
+                    or not invoice.lines_complete
+                    or invoice.billing_reason not in _RENEWALS
+                ):
+                    continue
+                renewal = renewal_items[line.invoice_id] = (line.period_start, set())
+            renewal[1].add(state.item_id)
+        else:
+            unpriced = None if key is not None else line
+            out.append((line.period_start, _SET, line.id, _SET, (state, None, unpriced)))
+    for invoice_id, (start, kept) in renewal_items.items():
+        out.append((start, _KEEP, invoice_id, _KEEP, frozenset(kept)))
+    return out
+
+
+def _renewals_only(records: SubscriptionRecords, catalog: Catalog) -> list[Assertion] | None:
+    """The common case in few steps: one licensed item, renewals only, reporting currency.
+
+    Such a subscription's lines restate one item period after period; only the first line of
+    each run of identical statements changes anything, and no renewal can end another item. The
+    last line still counts for when the subscription was last known (see ``item_versions``).
+    None when the subscription needs the general path.
+    """
+    lines = records.lines
+    if not lines:
+        return None
+    first = lines[0]
+    item_id = first.subscription_item_id
+    for line in lines:
+        if line.proration or line.subscription_item_id != item_id:
+            return None
+    prices = catalog.prices
+    ordered = sorted(lines, key=_BY_START)
+    out: list[Assertion] = []
+    previous = None
+    for line in ordered:
+        signature = (
+            line.price_id,
+            line.quantity,
+            line.discount_amounts,
+            line.tax_inclusive_amount,
+            line.amount - line.discount_amount if line.tax_inclusive_amount else 0,
+        )
+        if signature == previous:
+            continue
+        price = prices.get(line.price_id or "")
+        if price is None or price.metered:
+            return None
+        previous = signature
+        state = _line_state(line, price, records.subscription, catalog, False)
+        out.append((line.period_start, _SET, line.id, _SET, (state, line.period_start, None)))
+    last = ordered[-1]
+    if last.period_start != out[-1][0]:
+        out.append((last.period_start, _SET, last.id, _NOOP, None))
     return out
 
 
@@ -206,7 +301,7 @@ def _snapshot_assertions(
     """Kept events, then the subscription as it is now (dated as the module docstring says)."""
     sub = records.subscription
     out: list[Assertion] = []
-    for seq, snap in enumerate(sorted(records.snapshots, key=lambda s: (s.created, s.event_id))):
+    for snap in records.snapshots:
         items = tuple(
             (
                 i.id,
@@ -219,7 +314,7 @@ def _snapshot_assertions(
             for i in snap.items
         )
         keep = frozenset(i.id for i in snap.items) if snap.items_complete else None
-        out.append((snap.created, _EVENT, seq, _EVENT, (items, keep)))
+        out.append((snap.created, _EVENT, snap.event_id, _EVENT, (items, keep)))
     now = max(latest, sub.start_date)
     own = sub.discount_ids or catalog.customer_discounts.get(sub.customer_id, ())
     live = [i for i in records.items if not i.deleted]
@@ -235,10 +330,10 @@ def _snapshot_assertions(
         for i in live
     ]
     known = tuple(e for e, i in zip(entries, live, strict=True) if i.created <= now)
-    out.append((now, _NOW, 0, _NOW, (known, frozenset(i.id for i in live))))
-    for seq, (entry, item) in enumerate(zip(entries, live, strict=True)):
+    out.append((now, _NOW, "", _NOW, (known, frozenset(i.id for i in live))))
+    for entry, item in zip(entries, live, strict=True):
         if item.created > now:  # added later, without proration: from its creation
-            out.append((item.created, _NOW, seq + 1, _NOW, ((entry,), None)))
+            out.append((item.created, _NOW, item.id, _NOW, ((entry,), None)))
     # A metered item that is gone stops at the end of its last billed usage period.
     present = {i.id for i in live}
     last_metered: dict[str, int] = {}
@@ -248,18 +343,24 @@ def _snapshot_assertions(
         if price is not None and price.metered and item and item not in present:
             last_metered[item] = max(last_metered.get(item, line.period_end), line.period_end)
     for item, end in sorted(last_metered.items()):
-        out.append((end, _END_METERED, 0, _END, item))
+        out.append((end, _END_METERED, item, _END, item))
     return out
 
 
 def _snapshot_item(
-    state: dict[str, ItemState], entry: tuple, sub: Subscription, catalog: Catalog, period: int
-) -> None:
-    """Apply one item as a snapshot shows it; unchanged items keep what their lines said."""
+    state: dict[str, ItemState],
+    entry: tuple,
+    sub: Subscription,
+    catalog: Catalog,
+    period: int,
+    reporting: str,
+) -> bool:
+    """Apply one item as a snapshot shows it; unchanged items keep what their lines said.
+    True when the item's state changed."""
     item_id, price_id, quantity, discount_ids, period_start, tax_ids = entry
     price = catalog.prices.get(price_id)
     if price is None or price.metered:
-        return  # usage is known from metered lines only
+        return False  # usage is known from metered lines only
     discounts = tuple(d for d in dict.fromkeys(discount_ids) if d in catalog.discounts)
     existing = state.get(item_id)
     if (
@@ -268,10 +369,10 @@ def _snapshot_item(
         and existing.quantity == quantity
         and set(existing.discount_ids) == set(discounts)
     ):
-        return
+        return False
     priced = _priced(price, quantity, sub.currency)
     if priced is None:
-        return
+        return False
     gross, interval, count = priced
     if tax_ids:
         tax = catalog.tax_factor_of_rates(tax_ids)
@@ -288,63 +389,75 @@ def _snapshot_item(
         product_id=price.product_id,
         discount_ids=discounts,
         tax_factor=tax,
-        period_start=period_start if period_start is not None else period,
+        period_start=0
+        if sub.currency == reporting
+        else (period_start if period_start is not None else period),
     )
+    return True
 
 
 def item_versions(
-    records: SubscriptionRecords, catalog: Catalog
+    records: SubscriptionRecords, catalog: Catalog, reporting: str
 ) -> list[tuple[int, dict[str, ItemState]]]:
     """The item states as ``(from instant, {item id: state})`` versions, ascending."""
     sub = records.subscription
-    assertions = _line_assertions(records, catalog)
+    assertions = _line_assertions(records, catalog, reporting)
     latest = max((a[0] for a in assertions), default=sub.start_date)
     latest = max([latest, *(s.created for s in records.snapshots)])
     assertions.extend(_snapshot_assertions(records, catalog, latest))
-    assertions.sort(key=lambda a: a[:3])
+    assertions.sort(key=_ORDER)
     state: dict[str, ItemState] = {}
     versions: list[tuple[int, dict[str, ItemState]]] = []
-    period = sub.start_date
+    period = sub.start_date  # start of the billing period in force (the last renewal line's)
     index, total = 0, len(assertions)
     while index < total:
         t = assertions[index][0]
+        changed = False
         while index < total and assertions[index][0] == t:
             _, _, _, kind, payload = assertions[index]
             index += 1
+            if kind == _NOOP:
+                continue  # marks only that the subscription was known at this instant
             if kind == _END:
-                state.pop(payload, None)  # type: ignore[arg-type]
+                changed = state.pop(payload, None) is not None or changed  # type: ignore[arg-type]
             elif kind == _SET:
-                item = _settle(payload, period, t)
-                if not item.metered and item.period_start == t and item.period_start != -1:
-                    period = t
-                state[item.item_id] = item
+                item, renewal, unpriced = payload  # type: ignore[misc]
+                if renewal is not None:
+                    period = renewal
+                item = _settle(item, unpriced, period, t)
+                if state.get(item.item_id) is not item:
+                    state[item.item_id] = item
+                    changed = True
             elif kind == _KEEP:
-                for item_id in [i for i, s in state.items() if not s.metered and i not in payload]:  # type: ignore[operator]
+                gone = [i for i, s in state.items() if not s.metered and i not in payload]  # type: ignore[operator]
+                for item_id in gone:
                     del state[item_id]
+                changed = changed or bool(gone)
             else:
                 entries, keep = payload  # type: ignore[misc]
                 if keep is not None:
-                    for item_id in [i for i in state if i not in keep]:
+                    gone = [i for i in state if i not in keep]
+                    for item_id in gone:
                         del state[item_id]
+                    changed = changed or bool(gone)
                 for entry in entries:
-                    _snapshot_item(state, entry, sub, catalog, period)
-        if not versions or versions[-1][1] != state:
+                    changed = (
+                        _snapshot_item(state, entry, sub, catalog, period, reporting) or changed
+                    )
+        if changed and (not versions or versions[-1][1] != state):
             versions.append((t, dict(state)))
     return versions
 
 
-def _settle(payload: object, period: int, t: int) -> ItemState:
+def _settle(state: ItemState, unpriced: InvoiceLine | None, period: int, t: int) -> ItemState:
     """Give a proration's new state its billing period; scale an unpriced proration to it."""
-    if isinstance(payload, tuple):
-        line, state = payload
-        covered = line.period_end - line.period_start
-        full = line.period_end - min(period, line.period_start)
+    if unpriced is not None:
+        covered = unpriced.period_end - unpriced.period_start
+        full = unpriced.period_end - min(period, unpriced.period_start)
         if covered > 0 and full > covered:
-            state = replace(state, monthly_gross=state.monthly_gross * full / covered)
-    else:
-        state = payload  # type: ignore[assignment]
+            state = state._replace(monthly_gross=state.monthly_gross * full / covered)
     if state.period_start == -1:
-        state = replace(state, period_start=min(period, t))
+        state = state._replace(period_start=min(period, t))
     return state
 
 
@@ -419,7 +532,7 @@ def subscription_history(
     sub = records.subscription
     invoices = [i for i in records.invoices.values() if i.subscription_id in (None, sub.id)]
     life = lifecycle(sub, records.snapshots, invoices)
-    versions = item_versions(records, catalog)
+    versions = item_versions(records, catalog, reporting)
     bounds = {t for t, _ in versions}
     bounds.update(t for t, _ in life.counts)
     for _, items in versions:

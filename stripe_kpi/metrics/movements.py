@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.fx import Converter
@@ -25,8 +26,7 @@ _REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Movement:
+class Movement(NamedTuple):
     """One customer's MRR change on one day, reporting minor units (a row of ``mrr_movement``).
 
     When exchange rates move too, the day has an ``fx`` row first (``mrr_before`` → old amounts at
@@ -44,8 +44,7 @@ class Movement:
     subscription_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TrialOutcome:
+class TrialOutcome(NamedTuple):
     """A trial that ended on ``day``; ``converted``: its subscription had MRR at that day's end."""
 
     subscription_id: str
@@ -120,7 +119,7 @@ def customer_result(
     position, total = 0, len(events)
     while position < total:
         day = calendar.day_of(events[position][0])
-        end = calendar.midnight(day + 1)
+        end = calendar.next_midnight(day)
         touched: set[int] = set()
         trials: list[int] = []
         while position < total and events[position][0] < end:
