@@ -349,6 +349,36 @@ def test_dunning_recovers_when_the_card_works_again() -> None:
     assert (sub["status"], customer["delinquent"]) == ("active", False)
 
 
+def test_voiding_a_failed_renewal_forgives_it() -> None:
+    acct, customer, _, sub = one_customer(4000, start=on(2026, 6, 1))
+    acct.fail_payments(sub, on(2026, 6, 30))
+    acct.advance(on(2026, 7, 2))
+    renewal = invoices_of(acct, sub)[1]
+    failed = next(
+        e
+        for e in acct.log.events
+        if e["type"] == "invoice.updated" and e["data"]["object"]["id"] == renewal["id"]
+    )
+    assert failed["data"]["previous_attributes"] == {
+        "attempt_count": 0,
+        "attempted": False,
+        "next_payment_attempt": None,
+    }
+    assert failed["data"]["object"]["next_payment_attempt"] == ts(2026, 7, 4, 1)
+    acct.void_invoice(renewal, on(2026, 7, 3))
+    assert (renewal["status"], renewal["status_transitions"]["voided_at"]) == (
+        "void",
+        ts(2026, 7, 3),
+    )
+    assert (sub["status"], customer["delinquent"]) == ("active", False)
+    acct.advance(on(2026, 8, 2))
+    failures = [e["created"] for e in acct.log.events if e["type"] == "invoice.payment_failed"]
+    assert failures == [ts(2026, 7, 1, 1), ts(2026, 8, 1, 1)]  # no retry of the void invoice
+    assert sub["status"] == "past_due"  # the card still declines in August
+    with pytest.raises(ValueError):
+        acct.void_invoice(invoices_of(acct, sub)[0], on(2026, 8, 3))  # paid: cannot be voided
+
+
 def test_dunning_can_leave_the_subscription_unpaid() -> None:
     acct = BillingAccount(on(2026, 1, 1), seed=2, dunning=DunningPolicy(subscription_end="unpaid"))
     customer = acct.create_customer("Ada", "ada@example.com")

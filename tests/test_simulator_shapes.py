@@ -96,8 +96,13 @@ def scripted_account() -> StripeData:
     acct.fail_payments(dunned, on(2026, 2, 1))
     grace = acct.create_customer("Grace", "grace@example.com", on(2026, 1, 7))
     switching = acct.subscribe(grace, [(seats, 3)], on(2026, 1, 7))
+    hedy = acct.create_customer("Hedy", "hedy@example.com", on(2026, 1, 8))
+    forgiven = acct.subscribe(hedy, [(seats, 1)], on(2026, 1, 8))
+    acct.fail_payments(forgiven, on(2026, 2, 1))
     acct.report_usage(sub, sub["items"]["data"][1], 40, on(2026, 1, 20))
     acct.change(sub, on(2026, 1, 20), quantity=8, item=sub["items"]["data"][0])
+    acct.advance(on(2026, 2, 9))
+    acct.void_invoice(acct.invoices[forgiven["latest_invoice"]])
     acct.advance(on(2026, 3, 10))
     acct.change(switching, on(2026, 3, 11), price=yearly, proration_behavior="always_invoice")
     acct.dispute(acct.invoices[eu["latest_invoice"]], on(2026, 3, 12))
@@ -162,7 +167,7 @@ def test_the_scripted_account_reaches_every_state() -> None:
     subs = data.objects["subscriptions"].values()
     assert {s["status"] for s in subs} == {"active", "canceled", "unpaid"}
     invoices = data.objects["invoices"].values()
-    assert {i["status"] for i in invoices} >= {"paid", "uncollectible", "draft"}
+    assert {i["status"] for i in invoices} >= {"paid", "uncollectible", "draft", "void"}
     events = {e["type"] for e in data.objects["events"].values()}
     assert events >= {
         "customer.created",
@@ -184,6 +189,8 @@ def test_the_scripted_account_reaches_every_state() -> None:
         "invoice.payment_succeeded",
         "invoice.payment_failed",
         "invoice.marked_uncollectible",
+        "invoice.voided",
+        "invoice.updated",
         "invoiceitem.created",
         "charge.dispute.created",
     }

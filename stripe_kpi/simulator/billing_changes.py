@@ -319,6 +319,23 @@ class Changes(Renewals):
                 )
             return ii
 
+    def void_invoice(self, invoice: Ref, at: datetime | None = None) -> StripeDict:
+        """The merchant voids an open invoice (forgives it): nothing is owed, retries stop,
+        and a subscription ``past_due`` only because of it is ``active`` again."""
+        inv = self._get(self.invoices, invoice)
+        if inv["status"] != "open":
+            raise ValueError(f"only open invoices can be voided; {inv['id']} is {inv['status']}")
+        with self._api_call(at) as t:
+            before = self.log.before(inv, t)
+            inv["status"] = "void"
+            inv["status_transitions"]["voided_at"] = t
+            inv["next_payment_attempt"] = None
+            inv["auto_advance"] = False
+            self.emit("invoice.voided", inv, t)
+            self.emit("invoice.updated", inv, t, before)
+            self.settle(inv, t)
+            return inv
+
     def dispute(
         self,
         invoice: Ref,

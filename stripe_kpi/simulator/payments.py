@@ -56,7 +56,9 @@ class Payments(Ledger):
         else:
             self.attempt_payment(invoice, at)
 
-    def mark_paid(self, invoice: StripeDict, at: int) -> None:
+    def mark_paid(self, invoice: StripeDict, at: int, before: StripeDict | None = None) -> None:
+        if before is None:
+            before = self.log.before(invoice, at)
         invoice["status"] = "paid"
         invoice["attempted"] = True
         invoice["amount_paid"] = invoice["amount_due"]
@@ -67,10 +69,15 @@ class Payments(Ledger):
             self.charges[invoice["id"]] = (self.ids.new("ch"), self.ids.new("pi"))
         self.emit("invoice.paid", invoice, at)
         self.emit("invoice.payment_succeeded", invoice, at)
+        self.emit("invoice.updated", invoice, at, before)
+        self.settle(invoice, at)
+
+    def settle(self, invoice: StripeDict, at: int) -> None:
+        """A failed invoice is no longer owed (paid or voided): the customer is no longer
+        delinquent, and a ``past_due`` subscription with nothing else failing is ``active``."""
         st = self.subscription_state(invoice)
         if st is None or invoice["id"] not in st.failing:
             return
-        # Stripe: "paying an invoice ... sets delinquent to false".
         st.failing.discard(invoice["id"])
         self.set_delinquent(invoice["customer"], False, at)
         if not st.failing and st.obj["status"] == "past_due":
@@ -81,15 +88,17 @@ class Payments(Ledger):
     def attempt_payment(self, invoice: StripeDict, at: int) -> None:
         """Charge the customer's card; a decline starts (or continues) dunning."""
         st = self.subscription_state(invoice)
+        before = self.log.before(invoice, at)
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
         if st is None or st.failure is None or not st.failure.declines(at):
-            self.mark_paid(invoice, at)
+            self.mark_paid(invoice, at, before)
             return
         retry_at = self.dunning.next_attempt(invoice["attempt_count"], at)
         invoice["next_payment_attempt"] = retry_at
         st.failing.add(invoice["id"])
         self.emit("invoice.payment_failed", invoice, at)
+        self.emit("invoice.updated", invoice, at, before)
         self.set_delinquent(invoice["customer"], True, at)
         sub = st.obj
         if sub["status"] == "active":
@@ -104,11 +113,13 @@ class Payments(Ledger):
     def _dunning_exhausted(self, invoice: StripeDict, st: SubState, at: int) -> None:
         st.failing.discard(invoice["id"])
         if self.dunning.mark_uncollectible:
+            before = self.log.before(invoice, at)
             invoice["status"] = "uncollectible"
             invoice["status_transitions"]["marked_uncollectible_at"] = at
             invoice["status_details"] = {"uncollectible": {"reason": "max_payment_attempts"}}
             invoice["auto_advance"] = False
             self.emit("invoice.marked_uncollectible", invoice, at)
+            self.emit("invoice.updated", invoice, at, before)
         if not st.live():
             return
         if self.dunning.subscription_end == "cancel":
@@ -151,8 +162,10 @@ class Payments(Ledger):
         if invoice["status"] != "open":
             return
         st = self.subscription_state(invoice)
-        if st is not None and not st.live():
-            invoice["next_payment_attempt"] = None  # no retries once the subscription is gone
+        if st is not None and not st.live():  # no retries once the subscription is gone
+            before = self.log.before(invoice, at)
+            invoice["next_payment_attempt"] = None
+            self.emit("invoice.updated", invoice, at, before)
             return
         self.attempt_payment(invoice, at)
 

@@ -232,6 +232,11 @@ def _plan_customer(rng: random.Random, index: int, t0: int, t1: int) -> list[_St
             continue
         steps.append(_Step(t, index, order, kind, args))
         order += 1
+        if kind == "fail" and args["recover_days"] is None and rng.random() < 0.2:
+            # The merchant forgives the failed renewal: voids it once dunning has started.
+            steps.append(_Step(t + 33 * DAY, index, order, "forgive", {}))
+            order += 1
+            continue
         if kind in ("cancel", "fail"):
             alive = False
             if rng.random() < 0.3:  # comes back later
@@ -346,6 +351,11 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
         acct.change(sub, at, price=c.prices[_SWITCH[nickname]])
     elif kind == "one_off" and life.customer is not None:
         acct.add_invoice_item(life.customer, args["amount"], at, description="Onboarding session")
+    elif kind == "forgive":
+        for s in live:
+            invoice = acct.invoices.get(s["latest_invoice"] or "")
+            if invoice is not None and invoice["status"] == "open":
+                acct.void_invoice(invoice, at)
     elif kind == "dispute" and dispute_left[0] > 0:
         invoice = acct.invoices.get(sub["latest_invoice"] or "")
         if invoice is not None and invoice["id"] in acct.charges:
