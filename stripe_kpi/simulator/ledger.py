@@ -1,4 +1,8 @@
-"""The machinery under ``BillingAccount``: state, the clock's queue, invoices and payments.
+"""The machinery under ``BillingAccount``: state, the clock's queue, invoice lines and invoices.
+
+Layers, each a subclass of the one before: ``Ledger`` (here) → ``payments.Payments`` (finalize,
+charge, dunning) → ``renewals.Renewals`` (what time does to a subscription) →
+``billing_changes.Changes`` (scripted changes) → ``billing.BillingAccount`` (creation, snapshot).
 
 Objects are kept in their Stripe shape and changed in place, so what the account shows is
 always what the engine used. What Stripe knows but does not show (a subscription's billing
@@ -39,7 +43,14 @@ _RANK = {"discount_end": 0, "period_end": 1, "finalize": 2, "retry": 3, "collect
 
 @dataclass
 class SubState:
-    """What the engine knows about a subscription beyond its Stripe object."""
+    """What the engine knows about a subscription beyond its Stripe object.
+
+    The current period is ``[boundary(period_n), boundary(period_n + 1))`` counted from
+    ``anchor`` (a trial is period ``-1``, ending at the anchor). ``debits`` remembers which
+    invoice line billed each item's current period, for a later credit's ``credited_items``;
+    ``failing`` holds the invoices in dunning; ``version`` retires queued period ends when the
+    cycle restarts or the subscription ends.
+    """
 
     obj: StripeDict
     anchor: int
@@ -384,7 +395,7 @@ class Ledger:
         invoice["discounts"] = [discount["id"]]
 
     def finalize(self, invoice: StripeDict, at: int) -> None:
-        """Draft → open and charged: see ``dunning.Payments``."""
+        """Draft → open and charged: see ``payments.Payments``."""
         raise NotImplementedError
 
     def subscription_state(self, invoice: StripeDict) -> SubState | None:
