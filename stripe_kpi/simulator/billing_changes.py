@@ -331,8 +331,7 @@ class Changes(Renewals):
             inv["status_transitions"]["voided_at"] = t
             inv["next_payment_attempt"] = None
             inv["auto_advance"] = False
-            self.emit("invoice.voided", inv, t)
-            self.emit("invoice.updated", inv, t, before)
+            self.emit(("invoice.voided", "invoice.updated"), inv, t, before)
             self.settle(inv, t)
             return inv
 

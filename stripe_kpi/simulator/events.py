@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +42,26 @@ def no_cycle_collector() -> Iterator[None]:
 def frozen_copy(obj: Any) -> Any:
     """A deep copy of plain JSON data (pickle is several times faster than ``copy.deepcopy``)."""
     return pickle.loads(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+#: Fields that never change once their object exists: snapshots share them instead of copying
+#: (an invoice's lines are final when it is created; copying them for each of its five or so
+#: events would be most of a large account's memory).
+_IMMUTABLE = {"invoice": ("lines",)}
+
+
+def snapshot(obj: StripeDict) -> StripeDict:
+    """``obj`` as it is now, for an event: a deep copy that shares the immutable parts."""
+    shared = {key: obj[key] for key in _IMMUTABLE.get(obj.get("object", ""), ())}
+    if not shared:
+        return frozen_copy(obj)
+    obj.update(dict.fromkeys(shared))
+    try:
+        copy = frozen_copy(obj)
+    finally:
+        obj.update(shared)
+    copy.update(shared)
+    return copy
 
 
 def previous_attributes(before: StripeDict, after: StripeDict) -> StripeDict:
@@ -76,35 +96,44 @@ class EventLog:
 
     def before(self, obj: StripeDict, at: int) -> StripeDict | None:
         """A copy of ``obj`` to diff against after a change (None when not recording)."""
-        return frozen_copy(obj) if self.recording(at) else None
+        return snapshot(obj) if self.recording(at) else None
 
     def emit(
         self,
-        type_: str,
+        types: str | Sequence[str],
         obj: StripeDict,
         at: int,
         *,
         before: StripeDict | None = None,
         request_id: str | None = None,
     ) -> None:
-        """Record ``type_`` with a snapshot of ``obj``; pass ``before`` for an ``*.updated``."""
+        """Record events of ``types`` about ``obj`` as it is now.
+
+        Several types share one snapshot (Stripe sends ``invoice.paid``,
+        ``invoice.payment_succeeded`` and ``invoice.updated`` for the same state). With
+        ``before``, ``*.updated`` events carry ``previous_attributes`` and are skipped when
+        nothing changed, as Stripe sends no empty update.
+        """
         if not self.recording(at):
             return
-        snapshot = frozen_copy(obj)
-        previous = None if before is None else previous_attributes(before, snapshot)
-        if before is not None and not previous:
-            return  # nothing changed: Stripe sends no update
-        self.events.append(
-            objects.event(
-                id=self._ids.new("evt"),
-                type=type_,
-                created=at,
-                livemode=self._livemode,
-                data_object=snapshot,
-                previous_attributes=previous,
-                request_id=request_id,
+        now = snapshot(obj)
+        for type_ in [types] if isinstance(types, str) else types:
+            previous = None
+            if before is not None and type_.endswith(".updated"):
+                previous = previous_attributes(before, now)
+                if not previous:
+                    continue
+            self.events.append(
+                objects.event(
+                    id=self._ids.new("evt"),
+                    type=type_,
+                    created=at,
+                    livemode=self._livemode,
+                    data_object=now,
+                    previous_attributes=previous,
+                    request_id=request_id,
+                )
             )
-        )
 
     def retained(self, now: int) -> list[StripeDict]:
         """The events Stripe still returns at ``now``: those of the last 30 days."""

@@ -159,8 +159,14 @@ class Ledger:
             getattr(self, f"_on_{action}")(key, at, version)
         self.clock = to
 
-    def emit(self, type_: str, obj: StripeDict, at: int, before: StripeDict | None = None) -> None:
-        self.log.emit(type_, obj, at, before=before, request_id=self.request_id)
+    def emit(
+        self,
+        types: str | tuple[str, ...],
+        obj: StripeDict,
+        at: int,
+        before: StripeDict | None = None,
+    ) -> None:
+        self.log.emit(types, obj, at, before=before, request_id=self.request_id)
 
     # -- invoice lines -----------------------------------------------------------------------
 

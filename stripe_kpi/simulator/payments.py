@@ -67,9 +67,9 @@ class Payments(Ledger):
         invoice["status_transitions"]["paid_at"] = at
         if invoice["amount_paid"] > 0:
             self.charges[invoice["id"]] = (self.ids.new("ch"), self.ids.new("pi"))
-        self.emit("invoice.paid", invoice, at)
-        self.emit("invoice.payment_succeeded", invoice, at)
-        self.emit("invoice.updated", invoice, at, before)
+        self.emit(
+            ("invoice.paid", "invoice.payment_succeeded", "invoice.updated"), invoice, at, before
+        )
         self.settle(invoice, at)
 
     def settle(self, invoice: StripeDict, at: int) -> None:
@@ -97,8 +97,7 @@ class Payments(Ledger):
         retry_at = self.dunning.next_attempt(invoice["attempt_count"], at)
         invoice["next_payment_attempt"] = retry_at
         st.failing.add(invoice["id"])
-        self.emit("invoice.payment_failed", invoice, at)
-        self.emit("invoice.updated", invoice, at, before)
+        self.emit(("invoice.payment_failed", "invoice.updated"), invoice, at, before)
         self.set_delinquent(invoice["customer"], True, at)
         sub = st.obj
         if sub["status"] == "active":
@@ -118,8 +117,7 @@ class Payments(Ledger):
             invoice["status_transitions"]["marked_uncollectible_at"] = at
             invoice["status_details"] = {"uncollectible": {"reason": "max_payment_attempts"}}
             invoice["auto_advance"] = False
-            self.emit("invoice.marked_uncollectible", invoice, at)
-            self.emit("invoice.updated", invoice, at, before)
+            self.emit(("invoice.marked_uncollectible", "invoice.updated"), invoice, at, before)
         if not st.live():
             return
         if self.dunning.subscription_end == "cancel":
