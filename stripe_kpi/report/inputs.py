@@ -66,7 +66,7 @@ class AtRiskRow:
 
     subscription_id: str
     customer_id: str
-    reason: RiskReason
+    reason: RiskReason | None  # None: at risk, reason no longer known
     mrr: int | None
     customer_name: str | None = None
     customer_email: str | None = None

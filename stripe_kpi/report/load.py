@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,7 @@ def load_report_inputs(
         movements = _movements(session, month_start, day)
         at_risk = _at_risk(session, day, zone)
         trials = _trials(session, month_start, day, zone, movements)
-        synced_at = _synced_at(session)
+        synced_at = latest_sync(session)
     row_currency = next((d.currency for d in reversed(days) if d.currency), None)
     return ReportInputs(
         currency=row_currency or currency,
@@ -110,12 +111,12 @@ def _movements(session: Session, first: date, last: date) -> list[MovementRow]:
     churn_subscriptions = {
         sub_id for movement, _ in rows if movement.type == "churn" for sub_id in _ids(movement)
     }
-    details = _cancellation_details(session, churn_subscriptions)
+    details = cancellation_details(session, churn_subscriptions)
     result = []
     for movement, customer in rows:
         feedback = comment = None
         if movement.type == "churn":
-            feedback, comment = _churn_detail(_ids(movement), details)
+            feedback, comment = churn_detail(_ids(movement), details)
         result.append(
             MovementRow(
                 date=date.fromisoformat(movement.date),
@@ -142,7 +143,20 @@ def _ids(movement: MrrMovement) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
-def _cancellation_details(
+def customer_names(
+    session: Session, ids: Iterable[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """``(name, email)`` per customer id, as Stripe has them."""
+    wanted = sorted(set(ids))
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for customer in session.exec(select(Customer).where(col(Customer.id).in_(chunk))):
+            found[customer.id] = (customer.name, customer.email)
+    return found
+
+
+def cancellation_details(
     session: Session, ids: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
     wanted = sorted(set(ids))
@@ -154,7 +168,7 @@ def _cancellation_details(
     return found
 
 
-def _churn_detail(
+def churn_detail(
     ids: tuple[str, ...], details: dict[str, tuple[str | None, str | None]]
 ) -> tuple[str | None, str | None]:
     """The first of the ending subscriptions that says something (the metrics layer lists the
@@ -166,8 +180,12 @@ def _churn_detail(
     return None, None
 
 
-def _at_risk(session: Session, day: date, zone: ZoneInfo) -> list[AtRiskRow]:
-    risky = session.exec(
+def risky_subscriptions(
+    session: Session, zone: ZoneInfo, customer_ids: Collection[str] | None = None
+) -> list[AtRiskRow]:
+    """Subscriptions that count now and may stop (past due, or set to cancel), with who and
+    when, ``mrr`` left unknown (the caller attributes amounts). Ordered by subscription id."""
+    query = (
         select(Subscription, Customer)
         .join(Customer, col(Customer.id) == col(Subscription.customer_id), isouter=True)
         .where(col(Subscription.status).in_(_COUNTING), col(Subscription.ended_at).is_(None))
@@ -179,29 +197,41 @@ def _at_risk(session: Session, day: date, zone: ZoneInfo) -> list[AtRiskRow]:
             )
         )
         .order_by(col(Subscription.id))
-    ).all()
-    if not risky:
-        return []
-    customer_ids = sorted({sub.customer_id for sub, _ in risky})
-    counting = _counting_subscriptions(session, customer_ids)
-    mrr = _customer_mrr(session, customer_ids, day)
+    )
+    if customer_ids is not None:
+        query = query.where(col(Subscription.customer_id).in_(sorted(customer_ids)))
+    risky = session.exec(query).all()
     period_ends = _period_ends(session, [sub.id for sub, _ in risky])
     rows = []
     for sub, customer in risky:
         cancel_ts = sub.cancel_at or (period_ends.get(sub.id) if sub.cancel_at_period_end else None)
-        alone = counting.get(sub.customer_id, 0) == 1
         rows.append(
             AtRiskRow(
                 subscription_id=sub.id,
                 customer_id=sub.customer_id,
                 reason="past_due" if sub.status == "past_due" else "cancel_scheduled",
-                mrr=mrr.get(sub.customer_id, 0) if alone else None,
+                mrr=None,
                 customer_name=customer.name if customer else None,
                 customer_email=customer.email if customer else None,
                 cancels_on=_local_day(cancel_ts, zone) if cancel_ts else None,
             )
         )
     return rows
+
+
+def _at_risk(session: Session, day: date, zone: ZoneInfo) -> list[AtRiskRow]:
+    rows = risky_subscriptions(session, zone)
+    if not rows:
+        return []
+    customer_ids = sorted({row.customer_id for row in rows})
+    counting = _counting_subscriptions(session, customer_ids)
+    mrr = _customer_mrr(session, customer_ids, day)
+    return [
+        replace(row, mrr=mrr.get(row.customer_id, 0))
+        if counting.get(row.customer_id, 0) == 1
+        else row
+        for row in rows
+    ]
 
 
 def _counting_subscriptions(session: Session, customer_ids: list[str]) -> dict[str, int]:
@@ -281,7 +311,8 @@ def _names(movement: MovementRow, sub: Subscription) -> bool:
     return movement.customer_id == sub.customer_id
 
 
-def _synced_at(session: Session) -> datetime | None:
+def latest_sync(session: Session) -> datetime | None:
+    """When the last successful sync finished (the report's footer says it)."""
     finished = session.exec(
         select(func.max(SyncRun.finished_at)).where(SyncRun.status == "ok")
     ).first()

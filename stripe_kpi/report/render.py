@@ -261,6 +261,8 @@ def _customer(line: CustomerLine, ccy: str) -> dict[str, Any]:
 def _risk(line: AtRiskLine, ccy: str) -> dict[str, Any]:
     if line.reason == "past_due":
         why = "past due"
+    elif line.reason is None:
+        why = "at risk"
     elif line.cancels_on is not None:
         why = f"cancels {format_short_day(line.cancels_on)}"
     else:

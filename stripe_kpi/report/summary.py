@@ -81,7 +81,7 @@ class AtRiskLine:
     customer_id: str
     name: str | None
     email: str | None
-    reason: str  # past_due | cancel_scheduled
+    reason: str | None  # past_due | cancel_scheduled | None (not known)
     mrr: int | None
     cancels_on: date | None = None
 

@@ -1,0 +1,158 @@
+"""The report's rows from the metrics layer's in-memory result (``stripe_kpi.metrics.Computed``).
+
+The numbers come from ``computed`` (the same ledger that fills ``daily_metrics``); only what the
+metrics do not carry is read from the database: customers' names and emails, the cancellation
+feedback and comment of churned subscriptions, and why a customer's MRR is at risk (past due or
+set to cancel, and when). This path is exact where the stored tables are not: the MRR at risk
+is per customer (``CustomerResult.at_risk`` at the end of the day), and trial conversions are the
+metrics layer's own (``CustomerResult.trials``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from stripe_kpi.metrics import Computed, daily_metrics_rows
+from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
+from stripe_kpi.report.load import (
+    cancellation_details,
+    churn_detail,
+    customer_names,
+    latest_sync,
+    risky_subscriptions,
+)
+from stripe_kpi.report.summary import CHART_DAYS
+
+
+def inputs_from_computed(
+    engine: Engine, computed: Computed, day: date, *, history_days: int = CHART_DAYS
+) -> ReportInputs:
+    """The rows :func:`~stripe_kpi.report.summary.build_summary` needs for ``day``.
+
+    Days after ``computed.last_day`` are not there (the summary then says the metrics end
+    earlier); days before the account's first are an empty account.
+    """
+    month_start = day.replace(day=1)
+    last = min(day, computed.last_day)
+    days = [
+        _day_row(row)
+        for row in daily_metrics_rows(computed, day - timedelta(days=history_days), last)
+    ]
+    movements = computed.movements(month_start, last)
+    at_risk_values = _at_risk_values(computed, day)
+    with Session(engine) as session:
+        names = customer_names(session, {m.customer_id for m in movements} | set(at_risk_values))
+        churn_subs = {s for m in movements if m.type == "churn" for s in m.subscription_ids}
+        details = cancellation_details(session, churn_subs)
+        risky = risky_subscriptions(session, ZoneInfo(computed.tz), set(at_risk_values))
+        synced_at = latest_sync(session)
+    rows = []
+    for m in movements:
+        name, email = names.get(m.customer_id, (None, None))
+        feedback, comment = (
+            churn_detail(m.subscription_ids, details) if m.type == "churn" else (None, None)
+        )
+        rows.append(
+            MovementRow(
+                date=date.fromordinal(m.day),
+                customer_id=m.customer_id,
+                type=m.type,  # type: ignore[arg-type]
+                amount=m.amount,
+                mrr_before=m.mrr_before,
+                mrr_after=m.mrr_after,
+                customer_name=name,
+                customer_email=email,
+                churn_reason=m.churn_reason,  # type: ignore[arg-type]
+                feedback=feedback,
+                comment=comment,
+                subscription_ids=tuple(m.subscription_ids),
+            )
+        )
+    return ReportInputs(
+        currency=computed.currency,
+        days=days,
+        movements=rows,
+        at_risk=_at_risk_rows(at_risk_values, risky, names),
+        trials=_trials(computed, month_start, day),
+        synced_at=synced_at,
+    )
+
+
+def _day_row(row: dict) -> DayRow:
+    return DayRow(
+        date=date.fromisoformat(row["date"]),
+        mrr=row["mrr"],
+        customers=row["customers"],
+        new=row["new"],
+        expansion=row["expansion"],
+        contraction=row["contraction"],
+        churn=row["churn"],
+        reactivation=row["reactivation"],
+        fx=row["fx"],
+        mrr_at_risk=row["mrr_at_risk"],
+    )
+
+
+def _at_risk_values(computed: Computed, day: date) -> dict[str, int]:
+    """Each customer's MRR at risk at the end of ``day`` (only those with some)."""
+    n = day.toordinal()
+    values = {}
+    for customer_id, result in computed.customers.items():
+        value = 0
+        for changed, amount in result.at_risk:
+            if changed > n:
+                break
+            value = amount
+        if value > 0:
+            values[customer_id] = value
+    return values
+
+
+def _at_risk_rows(
+    values: dict[str, int],
+    risky: list[AtRiskRow],
+    names: dict[str, tuple[str | None, str | None]],
+) -> list[AtRiskRow]:
+    """One row per customer with their exact amount; the reason and date from their risky
+    subscriptions (past due wins over a scheduled cancellation; the earliest cancellation)."""
+    by_customer: dict[str, list[AtRiskRow]] = defaultdict(list)
+    for row in risky:
+        by_customer[row.customer_id].append(row)
+    rows = []
+    for customer_id, value in sorted(values.items()):
+        subs = by_customer.get(customer_id, [])
+        past_due = [s for s in subs if s.reason == "past_due"]
+        cancels = sorted(s.cancels_on for s in subs if s.cancels_on is not None)
+        first = (past_due or subs or [None])[0]
+        name, email = names.get(customer_id, (None, None))
+        rows.append(
+            AtRiskRow(
+                subscription_id=first.subscription_id if first else "",
+                customer_id=customer_id,
+                # No risky subscription now: the state changed since; say "at risk", not why.
+                reason="past_due" if past_due else "cancel_scheduled" if subs else None,
+                mrr=value,
+                customer_name=name,
+                customer_email=email,
+                cancels_on=None if past_due else (cancels[0] if cancels else None),
+            )
+        )
+    return rows
+
+
+def _trials(computed: Computed, first: date, last: date) -> list[TrialRow]:
+    low, high = first.toordinal(), last.toordinal()
+    return sorted(
+        (
+            TrialRow(t.subscription_id, customer_id, date.fromordinal(t.day), t.converted)
+            for customer_id, result in computed.customers.items()
+            for t in result.trials
+            if low <= t.day <= high
+        ),
+        key=lambda t: (t.ended_on, t.subscription_id),
+    )
