@@ -171,11 +171,25 @@ def test_html_is_email_safe_inline_styles_tables_no_external_resources() -> None
     assert "75.0%" in html
 
 
-def test_html_shows_the_zero_movement_and_empty_lists_plainly() -> None:
-    html = render_html(small_summary(new_customers=(), churned_customers=(), at_risk=()), None)
+def test_a_quiet_day_reads_plainly() -> None:
+    quiet = small_summary(
+        new_customers=(),
+        churned_customers=(),
+        at_risk=(),
+        mrr_at_risk=0,
+        trials_ended=0,
+        trials_converted=0,
+    )
+    html = render_html(quiet, None)
     assert "None on 23 Nov." in html
     assert "No past-due subscriptions and no scheduled cancellations." in html
+    assert "<strong>n/a</strong> <span" in html
+    assert "(no trial ended this month)" in html
     assert "<img" not in html
+    text = render_text(quiet)
+    assert "  Trial conversion (MTD)      n/a (no trial ended this month)\n" in text
+    assert "New customers on 23 Nov (0)\n  none\n" in text
+    assert "MRR at risk: $0.00\n\nFigures in USD" in text
 
 
 def test_email_structure_text_then_html_with_the_chart_related() -> None:

@@ -208,7 +208,10 @@ def _view(summary: DailySummary, chart_src: str | None) -> dict[str, Any]:
         "trial_detail": (
             f"{summary.trials_converted} of {_plural(summary.trials_ended, 'ended trial')} "
             "converted"
+            if summary.trials_ended
+            else "no trial ended this month"
         ),
+        "at_risk_color": "#9a6700" if summary.mrr_at_risk else "#57606a",  # amber only if any
         "new_customers": [_customer(line, ccy) for line in summary.new_customers],
         "churned_customers": [_customer(line, ccy) for line in summary.churned_customers],
         "mrr_at_risk": money(summary.mrr_at_risk),

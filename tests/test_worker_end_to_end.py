@@ -1,0 +1,164 @@
+"""The worker's two jobs for real, run by the scheduler: a sync from the simulated Stripe account
+over HTTP, then the morning job (its own sync, the metrics, the report) into an SMTP server on
+127.0.0.1. The email that arrives is the report of the account as synced, figure for figure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, select
+from sqlmodel import Session, SQLModel
+
+from stripe_kpi.config import Settings
+from stripe_kpi.db import open_database
+from stripe_kpi.metrics import compute, inputs_from_rows
+from stripe_kpi.models import ReportDelivery, SyncRun
+from stripe_kpi.report.from_metrics import inputs_from_computed
+from stripe_kpi.report.inputs import ComputedMetrics
+from stripe_kpi.report.job import report_day, send_daily_report
+from stripe_kpi.report.render import render_text
+from stripe_kpi.report.summary import build_summary
+from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.worker import WorkerJobs, build_scheduler, run_report, run_sync
+from tests.test_report_deliver import Inbox, free_port
+
+TABLES = (
+    "customer",
+    "price",
+    "coupon",
+    "tax_rate",
+    "discount",
+    "subscription",
+    "subscription_item",
+    "invoice",
+    "invoice_line",
+    "event",
+)
+#: Fixed exchange rates (the account bills in USD, EUR and GBP); their values do not matter here.
+RATES = {"usd": Decimal(1), "eur": Decimal("1.1"), "gbp": Decimal("1.25")}
+
+
+def fixed_rate(source: str, target: str, _day: date) -> Decimal:
+    return RATES[source] / RATES[target]
+
+
+@pytest.fixture(scope="module")
+def stripe_server() -> Iterator[SimulatorServer]:
+    """An account whose present is the real present: the sync runs with the real clock."""
+    end = datetime.now(UTC).replace(microsecond=0)
+    account = generate_account(seed=5, customers=25, start=end - timedelta(days=200), end=end)
+    with SimulatorServer(account.snapshot()) as server:
+        yield server
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def computed_rows(now: datetime) -> Any:
+    """The report's rows through the metrics layer, from what the sync stored."""
+
+    def load(engine: Engine, day: date, settings: Settings) -> ComputedMetrics:
+        with Session(engine) as session:
+            tables = {
+                name: [
+                    dict(row._mapping)
+                    for row in session.execute(select(*SQLModel.metadata.tables[name].columns))
+                ]
+                for name in TABLES
+            }
+        computed = compute(
+            inputs_from_rows(tables),
+            currency=settings.currency,
+            tz=settings.timezone,
+            as_of=now,
+            rate=fixed_rate,
+        )
+        return inputs_from_computed(engine, computed, day)
+
+    return load
+
+
+def test_worker_syncs_then_sends_the_report_of_the_synced_account(
+    stripe_server: SimulatorServer, inbox: tuple[Inbox, int], tmp_path: Any
+) -> None:
+    handler, port = inbox
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        stripe_api_key=stripe_server.api_key,
+        stripe_api_base=stripe_server.url,
+        database_url=f"sqlite:///{tmp_path / 'kpi.db'}",
+        rate_limit=1000,
+        timezone="Europe/Paris",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        email_from="reports@example.test",
+        email_to="founder@example.test",
+    )
+    now = datetime.now(UTC)
+    load = computed_rows(now)
+    jobs = WorkerJobs(
+        sync=lambda: run_sync(settings),
+        report=lambda: run_report(
+            settings, now, send=lambda s, when: send_daily_report(s, when, load=load)
+        ),
+    )
+    # A worker starting after its report time with nothing sent: a sync and the catch-up
+    # report are both due at once, and run one after the other.
+    scheduler = build_scheduler(settings, jobs, now=now, report_due_now=True)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not handler.envelopes and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert handler.envelopes, "no report arrived"
+
+    engine = open_database(settings.database_url)
+    try:
+        with Session(engine) as session:
+            runs = session.execute(select(SyncRun.mode, SyncRun.status)).all()
+            deliveries = session.execute(
+                select(ReportDelivery.report_date, ReportDelivery.status)
+            ).all()
+        day = report_day(now, "Europe/Paris")
+        summary = build_summary(load(engine, day, settings), day, timezone="Europe/Paris")
+    finally:
+        engine.dispose()
+
+    assert [status for _, status in runs] == ["ok", "ok"]  # the interval sync, the report's sync
+    assert {mode for mode, _ in runs} == {"full", "incremental"}
+    assert deliveries == [(day.isoformat(), "sent")]
+    assert summary.mrr > 0
+    assert summary.customers > 0
+    # The identities of METRICS.md §2 hold in what is reported.
+    assert summary.change_day == summary.day_movements.net + summary.day_movements.fx
+    assert summary.change_mtd == summary.mtd_movements.net + summary.mtd_movements.fx
+
+    (message,) = [
+        message_from_bytes(e.original_content, policy=policy.default) for e in handler.envelopes
+    ]
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None
+    received = text.get_content().replace("\r\n", "\n")
+    # The text received is the report of the synced account as of yesterday, line for line
+    # (the synced-at time read back is the one the email was built with).
+    assert received == render_text(summary)
+    assert any(part.get_content_type() == "image/png" for part in message.walk())
