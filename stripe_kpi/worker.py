@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -99,11 +100,14 @@ def run_report(
     stop: threading.Event | None = None,
     sync: Callable[..., Any] = run_sync,
     send: Callable[..., Any] | None = None,
+    load: Callable[..., Any] | None = None,
 ) -> Any:
     """The morning job: sync, then send yesterday's report (``now`` decides which day).
 
-    A failed sync does not cancel the report: the founder gets the numbers as last synced (the
-    footer says when) rather than no email; the failure is logged.
+    ``send`` defaults to :func:`~stripe_kpi.report.job.send_daily_report`, given ``load`` (where
+    the summary's rows come from) when one is passed. A failed sync does not cancel the report:
+    the founder gets the numbers as last synced (the footer says when) rather than no email; the
+    failure is logged.
     """
     try:
         sync(settings, stop=stop)
@@ -112,7 +116,9 @@ def run_report(
     if stop is not None and stop.is_set():
         return None
     if send is None:
-        from stripe_kpi.report.job import send_daily_report as send
+        from stripe_kpi.report.job import send_daily_report
+
+        send = send_daily_report if load is None else partial(send_daily_report, load=load)
     outcome = send(settings, now)
     log.info(
         "report_done",
@@ -128,11 +134,12 @@ def default_jobs(
     settings: Settings,
     stop: threading.Event,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    load: Callable[..., Any] | None = None,
 ) -> WorkerJobs:
     """The production jobs: the clock is read here, at the edge, and passed to the bodies."""
     return WorkerJobs(
         sync=lambda: run_sync(settings, stop=stop),
-        report=lambda: run_report(settings, clock(), stop=stop),
+        report=lambda: run_report(settings, clock(), stop=stop, load=load),
     )
 
 
@@ -239,11 +246,13 @@ def run_worker(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     install_signals: bool = True,
     poll_seconds: float = 1.0,
+    load: Callable[..., Any] | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set): start the scheduler, wait, shut down
-    waiting for the running job. Meant for the main thread (signal handlers live there)."""
+    waiting for the running job. Meant for the main thread (signal handlers live there).
+    ``load`` is handed to the report (see :func:`run_report`)."""
     stop = stop or threading.Event()
-    jobs = jobs or default_jobs(settings, stop, clock)
+    jobs = jobs or default_jobs(settings, stop, clock, load)
     now = clock()
     scheduler = build_scheduler(
         settings, jobs, now=now, report_due_now=report_missed(settings, now, _sent(settings))

@@ -22,7 +22,7 @@ from stripe_kpi.metrics import compute, inputs_from_rows
 from stripe_kpi.models import ReportDelivery, SyncRun
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.inputs import ComputedMetrics
-from stripe_kpi.report.job import report_day, send_daily_report
+from stripe_kpi.report.job import report_day
 from stripe_kpi.report.render import render_text
 from stripe_kpi.report.summary import build_summary
 from stripe_kpi.simulator.saas import generate_account
@@ -115,9 +115,7 @@ def test_worker_syncs_then_sends_the_report_of_the_synced_account(
     load = computed_rows(now)
     jobs = WorkerJobs(
         sync=lambda: run_sync(settings),
-        report=lambda: run_report(
-            settings, now, send=lambda s, when: send_daily_report(s, when, load=load)
-        ),
+        report=lambda: run_report(settings, now, load=load),
     )
     # A worker starting after its report time with nothing sent: a sync and the catch-up
     # report are both due at once, and run one after the other.
