@@ -382,6 +382,44 @@ class Account:
         )
         return row_id
 
+    def subscription_event(
+        self,
+        created: int,
+        sub: str,
+        *,
+        status: str,
+        previous: dict | None = None,
+        items: list[tuple[str, str, int | None, int]] = (),
+        discounts: list[str] = (),
+        type_: str = "customer.subscription.updated",
+    ) -> str:
+        """A ``customer.subscription.*`` event: the subscription as it was at ``created``.
+
+        ``items``: (item id, price id, quantity, current period start) as the event shows them.
+        """
+        obj = {
+            "id": sub,
+            "object": "subscription",
+            "status": status,
+            "discounts": list(discounts),
+            "items": {
+                "object": "list",
+                "has_more": False,
+                "data": [
+                    {
+                        "id": item,
+                        "object": "subscription_item",
+                        "price": {"id": price, "object": "price"},
+                        "quantity": quantity,
+                        "current_period_start": period_start,
+                        "discounts": [],
+                    }
+                    for item, price, quantity, period_start in items
+                ],
+            },
+        }
+        return self.event(created, type_, obj, previous)
+
     # -- whole histories --------------------------------------------------------------------
 
     def renewals(

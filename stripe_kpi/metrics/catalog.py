@@ -70,18 +70,33 @@ def discount_terms(discount: Discount, coupon: Coupon) -> DiscountTerms | None:
 class Catalog:
     """Prices, discount terms and inclusive tax rates of one account."""
 
-    __slots__ = ("_line_tax", "customer_discounts", "discounts", "inclusive_rates", "prices", "tax")
+    __slots__ = (
+        "_line_tax",
+        "customer_discounts",
+        "discounts",
+        "inclusive_rates",
+        "linked",
+        "prices",
+        "tax",
+    )
 
     def __init__(self, history: AccountHistory) -> None:
         self.prices: dict[str, Price] = dict(history.prices)
         self.discounts: dict[str, DiscountTerms] = {}
         #: customer id → its own discounts (not on a subscription, item or invoice).
         self.customer_discounts: dict[str, tuple[str, ...]] = {}
+        #: subscription id → (item id or None for the whole subscription, discount id) of the
+        #: discounts recorded on it (not removed), in start order.
+        self.linked: dict[str, list[tuple[str | None, str]]] = {}
         for discount in sorted(history.discounts.values(), key=lambda d: (d.start, d.id)):
             coupon = history.coupons.get(discount.coupon_id or "")
             terms = None if coupon is None else discount_terms(discount, coupon)
             if terms is not None:
                 self.discounts[discount.id] = terms
+                if discount.subscription_id and not discount.deleted:
+                    self.linked.setdefault(discount.subscription_id, []).append(
+                        (discount.subscription_item_id, discount.id)
+                    )
             on_customer_only = not (
                 discount.subscription_id or discount.subscription_item_id or discount.invoice_id
             )

@@ -398,8 +398,9 @@ def _snapshot_item(
 
 def item_versions(
     records: SubscriptionRecords, catalog: Catalog, reporting: str
-) -> list[tuple[int, dict[str, ItemState]]]:
-    """The item states as ``(from instant, {item id: state})`` versions, ascending."""
+) -> tuple[list[tuple[int, dict[str, ItemState]]], int]:
+    """The item states as ``(from instant, {item id: state})`` versions, ascending, and the last
+    instant anything was known about the subscription (where its present state is dated)."""
     sub = records.subscription
     assertions = _line_assertions(records, catalog, reporting)
     latest = max((a[0] for a in assertions), default=sub.start_date)
@@ -446,7 +447,7 @@ def item_versions(
                     )
         if changed and (not versions or versions[-1][1] != state):
             versions.append((t, dict(state)))
-    return versions
+    return versions, latest
 
 
 def _settle(state: ItemState, unpriced: InvoiceLine | None, period: int, t: int) -> ItemState:
@@ -467,7 +468,12 @@ def _settle(state: ItemState, unpriced: InvoiceLine | None, period: int, t: int)
 
 
 def components_at(
-    t: int, items: Mapping[str, ItemState], sub: Subscription, catalog: Catalog, reporting: str
+    t: int,
+    items: Mapping[str, ItemState],
+    sub: Subscription,
+    catalog: Catalog,
+    reporting: str,
+    linked: Sequence[tuple[str | None, str]] = (),
 ) -> tuple[Component, ...]:
     """The MRR components of a counting subscription at instant ``t``.
 
@@ -477,6 +483,9 @@ def components_at(
     once per invoice) and normalised with the subscription's interval (that of its first licensed
     item), capped so that MRR never goes below zero; the cap and the tax are taken in proportion
     across the items, as Stripe spreads an invoice-level amount over its lines.
+
+    ``linked`` are discounts recorded on the subscription (or one item) that apply within their
+    window whatever the lines say (see :func:`linked_discounts`).
     """
     discounts = catalog.discounts
     ordered = sorted(items.values(), key=lambda s: s.item_id)
@@ -486,7 +495,11 @@ def components_at(
     basis: ItemState | None = None
     for item in ordered:
         amount = item.monthly_gross
-        for discount_id in item.discount_ids:
+        ids = item.discount_ids
+        if linked:
+            extra = [d for on, d in linked if on in (None, item.item_id) and d not in ids]
+            ids = (*ids, *extra) if extra else ids
+        for discount_id in ids:
             terms = discounts[discount_id]
             if not terms.in_force(t):
                 continue
@@ -525,6 +538,33 @@ def _rate_day(sub: Subscription, period_start: int, reporting: str) -> date | No
     return None if sub.currency == reporting else utc_date(period_start)
 
 
+def linked_discounts(
+    records: SubscriptionRecords, catalog: Catalog, latest: int
+) -> list[tuple[str | None, str]]:
+    """Discounts recorded on the subscription that count for their whole window.
+
+    Invoice lines show a discount only from the first invoice after it was applied; a coupon
+    applied mid-period starts at its ``start``, and a repeating one ends at its ``end`` mid-period
+    (METRICS.md §1: "discounts in force at that instant"). A discount recorded on the subscription
+    counts from its start to its end when it is still attached now, or when its window closed by
+    the time the subscription was last known (it ran its course). One that was removed (not
+    attached, window still open) is known only from the lines that show it.
+    """
+    candidates = catalog.linked.get(records.subscription.id)
+    if not candidates:
+        return []
+    attached = set(records.subscription.discount_ids)
+    for item in records.items:
+        if not item.deleted:
+            attached.update(item.discount_ids)
+    found = []
+    for item_id, discount_id in candidates:
+        end = catalog.discounts[discount_id].end
+        if discount_id in attached or (end is not None and end <= latest):
+            found.append((item_id, discount_id))
+    return found
+
+
 def subscription_history(
     records: SubscriptionRecords, catalog: Catalog, reporting: str, until: int
 ) -> SubscriptionHistory:
@@ -532,16 +572,20 @@ def subscription_history(
     sub = records.subscription
     invoices = [i for i in records.invoices.values() if i.subscription_id in (None, sub.id)]
     life = lifecycle(sub, records.snapshots, invoices)
-    versions = item_versions(records, catalog, reporting)
+    versions, latest = item_versions(records, catalog, reporting)
+    linked = linked_discounts(records, catalog, latest)
     bounds = {t for t, _ in versions}
     bounds.update(t for t, _ in life.counts)
+    seen: set[str] = set()
     for _, items in versions:
         for item in items.values():
-            for discount_id in item.discount_ids:
-                terms = catalog.discounts[discount_id]
-                bounds.add(terms.start)
-                if terms.end is not None:
-                    bounds.add(terms.end)
+            seen.update(item.discount_ids)
+    seen.update(d for _, d in linked)
+    for discount_id in seen:
+        terms = catalog.discounts[discount_id]
+        bounds.add(terms.start)
+        if terms.end is not None:
+            bounds.add(terms.end)
     steps: list[tuple[int, tuple[Component, ...]]] = []
     previous: tuple[Component, ...] = ()
     v_index = c_index = 0
@@ -554,7 +598,9 @@ def subscription_history(
         while c_index < len(life.counts) and life.counts[c_index][0] <= t:
             counting = life.counts[c_index][1]
             c_index += 1
-        current = components_at(t, items, sub, catalog, reporting) if counting and items else ()
+        current = ()
+        if counting and items:
+            current = components_at(t, items, sub, catalog, reporting, linked)
         if current != previous:
             steps.append((t, current))
             previous = current

@@ -598,7 +598,8 @@ def snapshot_from_event(row: Row) -> SubscriptionSnapshot | None:
         status=obj.get("status") or "",
         previous_status=previous.get("status"),
         items=items,
-        items_complete=not items_list.get("has_more", False),
+        # No item list at all (a trimmed payload) says nothing about which items exist.
+        items_complete="items" in obj and not items_list.get("has_more", False),
         discount_ids=_ids(obj.get("discounts")),
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
         cancel_at=obj.get("cancel_at"),
