@@ -8,9 +8,11 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from stripe_kpi.errors import InputError
 from stripe_kpi.metrics import Computed, CustomerResult, Movement
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
@@ -184,6 +186,9 @@ def test_summary_from_computed(engine: Engine) -> None:
     assert [line.mrr for line in summary.at_risk] == [4_000, 2_000, 500]
 
 
-def test_a_day_after_the_computed_range_has_no_rows_for_it(engine: Engine) -> None:
-    rows = inputs_from_computed(engine, computed(), date(2026, 11, 30))
-    assert rows.days[-1].date == date(2026, 11, 24)
+def test_a_day_after_the_computed_range_says_where_the_metrics_end(engine: Engine) -> None:
+    for later in (date(2026, 11, 30), date(2030, 1, 1)):
+        rows = inputs_from_computed(engine, computed(), later)
+        assert rows.days[-1].date == date(2026, 11, 24)
+        with pytest.raises(InputError, match=r"the computed metrics end on 2026-11-24"):
+            build_summary(rows, later)

@@ -41,7 +41,7 @@ def inputs_from_computed(
     last = min(day, computed.last_day)
     days = [
         _day_row(row)
-        for row in daily_metrics_rows(computed, day - timedelta(days=history_days), last)
+        for row in daily_metrics_rows(computed, last - timedelta(days=history_days), last)
     ]
     movements = computed.movements(month_start, last)
     at_risk_values = _at_risk_values(computed, day)
