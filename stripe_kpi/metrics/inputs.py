@@ -68,7 +68,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "invoice": (
         "id", "currency", "created", "customer_id", "subscription_id", "status",
-        "billing_reason", "amount_due", "finalized_at", "paid_at", "voided_at",
+        "billing_reason", "collection_method", "amount_due", "finalized_at", "paid_at", "voided_at",
         "marked_uncollectible_at", "lines_complete",
     ),
     "invoice_line": (
@@ -221,6 +221,7 @@ class Invoice(NamedTuple):
     subscription_id: str | None = None
     status: str | None = None
     billing_reason: str | None = None
+    collection_method: str | None = None
     amount_due: int | None = None
     finalized_at: int | None = None
     paid_at: int | None = None
@@ -517,6 +518,7 @@ def _invoice(row: Row) -> Invoice:
     sub = get("subscription_id")
     status = get("status")
     reason = get("billing_reason")
+    method = get("collection_method")
     return Invoice(
         row["id"],
         _intern(row["currency"]),
@@ -525,6 +527,7 @@ def _invoice(row: Row) -> Invoice:
         sub and _intern(sub),
         status and _intern(status),
         reason and _intern(reason),
+        method and _intern(method),
         get("amount_due"),
         get("finalized_at"),
         get("paid_at"),

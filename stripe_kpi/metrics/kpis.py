@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 
 from stripe_kpi.metrics.calendar import month_end, month_start, next_month
@@ -144,7 +145,7 @@ def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
         quick_ratio=ratio(moves.new + regained, lost),
         arpu=arpu,
         arr=12 * mrr_end,
-        ltv=lifetime_value(computed, last, arpu),
+        ltv=lifetime_value(computed, last),
         trial_conversion=ratio(converted, ended),
         trials_ended=ended,
         trials_converted=converted,
@@ -152,17 +153,23 @@ def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
     )
 
 
-def monthly_churn_rate(computed: Computed, month: date) -> Decimal | None:
-    """Customers churned in ``month`` ÷ paying customers at its start (None: nobody paying)."""
+def _monthly_churn(computed: Computed, month: date) -> Fraction | None:
     first, last = month_start(month).toordinal(), month_end(month).toordinal()
     ledger = computed.ledger
     churned = ledger.flow("churned_voluntary", first, last) + ledger.flow(
         "churned_involuntary", first, last
     )
-    return ratio(churned, ledger.level("customers", first - 1))
+    start = ledger.level("customers", first - 1)
+    return Fraction(churned, start) if start else None
 
 
-def lifetime_value(computed: Computed, last: date, arpu: Decimal | None) -> Decimal | None:
+def monthly_churn_rate(computed: Computed, month: date) -> Decimal | None:
+    """Customers churned in ``month`` ÷ paying customers at its start (None: nobody paying)."""
+    rate = _monthly_churn(computed, month)
+    return None if rate is None else Decimal(rate.numerator) / rate.denominator
+
+
+def lifetime_value(computed: Computed, last: date) -> Decimal | None:
     """LTV = ARPU at ``last`` ÷ the mean monthly customer churn rate of the last three full months.
 
     Reading of "the last three full months": the three calendar months that end on or before
@@ -170,19 +177,22 @@ def lifetime_value(computed: Computed, last: date, arpu: Decimal | None) -> Deci
     otherwise the three months before it. Months with no paying customer at their start have no
     rate and are left out of the mean (the mean of the rates that exist; None if none exist). The
     mean is of the monthly rates, as ChartMogul and Baremetrics average them, not a pooled rate.
-    None when ARPU is None or the mean churn is 0 ("none at 0 churn").
+    None when there is no paying customer at ``last`` or the mean churn is 0 ("none at 0
+    churn"). Computed in exact fractions, rounded once (reporting minor units).
     """
-    if arpu is None:
+    ledger = computed.ledger
+    customers = ledger.level("customers", last.toordinal())
+    if not customers:
         return None
     newest = month_start(last) if last == month_end(last) else month_start(last) - timedelta(days=1)
     months = [month_start(newest)]
     for _ in range(2):
         months.append(month_start(months[-1] - timedelta(days=1)))
-    rates = [r for r in (monthly_churn_rate(computed, m) for m in months) if r is not None]
-    if not rates:
+    rates = [r for r in (_monthly_churn(computed, m) for m in months) if r is not None]
+    if not rates or not any(rates):
         return None
-    mean = sum(rates, Decimal(0)) / len(rates)
-    return ratio(arpu, mean)
+    ltv = Fraction(ledger.level("mrr", last.toordinal()), customers) * len(rates) / sum(rates)
+    return Decimal(ltv.numerator) / ltv.denominator
 
 
 def series(computed: Computed, first: date, last: date, by: Granularity) -> list[SeriesPoint]:

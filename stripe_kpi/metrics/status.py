@@ -118,14 +118,21 @@ def lifecycle(
 
     Counting: from ``start_date``, outside the trial ``[trial_start, trial_end)``, while the status
     counts, before ``ended_at``. At risk (METRICS.md §4, "MRR at risk"): counting and either
-    ``past_due``, or set to cancel: the cancellation was requested (``canceled_at``) and takes
+    past due, or set to cancel: the cancellation was requested (``canceled_at``) and takes
     effect later (``ended_at`` after it, or ``cancel_at_period_end``/``cancel_at`` still pending).
+    Past due is the status when known, and otherwise read off the invoices (see
+    :func:`overdue_windows`): a subscription that was past due before it ended shows no status.
     """
     steps = status_steps(sub, snapshots, invoices)
     trial = _trial_window(sub)
     ended = sub.ended_at
     scheduled = _scheduled_cancel(sub)
+    overdue = overdue_windows(invoices)
     bounds = {at for at, _ in steps}
+    for start, end in overdue:
+        bounds.add(start)
+        if end is not None:
+            bounds.add(end)
     bounds.add(sub.start_date)
     if trial:
         bounds.update(trial)
@@ -151,13 +158,42 @@ def lifecycle(
         pending = (
             bool(scheduled) and scheduled[0] <= t and (scheduled[1] is None or t < scheduled[1])
         )
-        at_risk = live and (status == "past_due" or pending)
+        late = any(start <= t and (end is None or t < end) for start, end in overdue)
+        at_risk = live and (status == "past_due" or pending or late)
         if at_risk != risk[-1][1]:
             risk.append((t, at_risk))
     trial_ended_at = None
     if trial:
         trial_ended_at = trial[1] if ended is None or ended > trial[1] else ended
     return Lifecycle(tuple(steps), tuple(counts), tuple(risk), trial_ended_at)
+
+
+#: A payment that succeeds within this long of finalization succeeded at its first attempt.
+_FIRST_ATTEMPT = 3600
+
+
+def overdue_windows(invoices: Iterable[Invoice]) -> list[tuple[int, int | None]]:
+    """When the subscription's automatically collected invoices were finalized but unpaid.
+
+    Stripe makes a subscription ``past_due`` when a renewal's first payment attempt (at
+    finalization) fails, until the invoice is paid or voided. An invoice paid within the hour of
+    its finalization was paid at the first attempt and never made it past due. ``send_invoice``
+    invoices wait for their due date, which we do not read: they are left out.
+    """
+    windows: list[tuple[int, int | None]] = []
+    for invoice in invoices:
+        if invoice.collection_method == "send_invoice" or not invoice.amount_due:
+            continue
+        if invoice.status in (None, "draft"):
+            continue
+        start = invoice.finalized_at or invoice.created
+        settled = invoice.paid_at if invoice.paid_at is not None else invoice.voided_at
+        if settled is not None and settled <= start + _FIRST_ATTEMPT:
+            continue
+        if invoice.status == "paid" and settled is None:
+            continue  # paid, time unknown: nothing to show
+        windows.append((start, settled))
+    return windows
 
 
 def _trial_window(sub: Subscription) -> tuple[int, int] | None:
