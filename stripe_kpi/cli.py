@@ -11,6 +11,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -124,6 +125,50 @@ def sync(
     from stripe_kpi.sync_command import run_sync_command
 
     run_sync_command(settings(), full=full, console=out)
+
+
+@app.command()
+@one_line_errors
+def metrics(
+    on: str = typer.Option(None, "--date", help="One day, YYYY-MM-DD."),
+    start: str = typer.Option(None, "--from", help="First day (default: the 1st of --to's month)."),
+    end: str = typer.Option(None, "--to", help="Last day (default: today)."),
+    by: str = typer.Option("day", "--by", help="day or month."),
+    as_json: bool = typer.Option(False, "--json", help="The machine-readable form."),
+    as_csv: bool = typer.Option(False, "--csv", help="The series as CSV, for spreadsheets."),
+) -> None:
+    """MRR, its movements and the SaaS KPIs for a day or a period."""
+    from stripe_kpi.metrics_command import run_metrics_command
+
+    run_metrics_command(
+        settings(), out, now=_now(), on=on, start=start, end=end, by=by,
+        as_json=as_json, as_csv=as_csv,
+    )  # fmt: skip
+
+
+@app.command()
+@one_line_errors
+def movements(
+    start: str = typer.Option(None, "--from", help="First day (default: 30 days ago)."),
+    end: str = typer.Option(None, "--to", help="Last day (default: today)."),
+    kind: str = typer.Option(
+        None, "--type", help="new, expansion, contraction, churn, reactivation or fx."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV, for spreadsheets."),
+    as_json: bool = typer.Option(False, "--json", help="JSON rows."),
+) -> None:
+    """Each customer's MRR movements: who, when, how much, and why they churned."""
+    from stripe_kpi.metrics_command import run_movements_command
+
+    run_movements_command(
+        settings(), out, now=_now(), start=start, end=end, kind=kind,
+        as_csv=as_csv, as_json=as_json,
+    )  # fmt: skip
+
+
+def _now() -> datetime:
+    """The one clock read of a command: everything below takes ``now`` as an argument."""
+    return datetime.now(UTC)
 
 
 @simulate_app.command("serve")
