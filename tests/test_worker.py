@@ -3,16 +3,20 @@ never overlap, the morning job's order, catching up a missed report, and a clean
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 from structlog.testing import capture_logs
 
@@ -30,6 +34,19 @@ from stripe_kpi.worker import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@contextmanager
+def all_logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """Capture every event, info included, whatever level another test (or the CLI) left
+    structlog filtering at."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(**saved)
 
 
 def paris_settings(**extra: Any) -> Settings:
@@ -188,7 +205,7 @@ def test_a_failing_job_is_logged_and_the_worker_keeps_going() -> None:
         raise StripeAccessError("Stripe could not be reached")
 
     scheduler = build_scheduler(paris_settings(), WorkerJobs(sync=fail, report=fail))
-    with capture_logs() as logs:
+    with all_logs() as logs:
         scheduler.get_job(SYNC_JOB).func()  # does not raise
     assert {
         "event": "job_failed",
@@ -229,7 +246,7 @@ def test_morning_job_reports_even_when_its_sync_fails() -> None:
         sent.append(when)
         return _Outcome()
 
-    with capture_logs() as logs:
+    with all_logs() as logs:
         run_report(paris_settings(), utc(2026, 10, 25, 6), sync=sync, send=send)
     assert sent == [utc(2026, 10, 25, 6)]
     assert logs[0]["event"] == "sync_before_report_failed"
@@ -286,7 +303,7 @@ def test_sigterm_stops_the_worker_after_the_running_sync_finishes(tmp_path: Any)
     killer = threading.Thread(target=terminate_when_sync_starts)
     killer.start()
     settings = paris_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
-    with capture_logs() as logs:
+    with all_logs() as logs:
         run_worker(
             settings,
             jobs=WorkerJobs(sync=sync, report=lambda: None),
