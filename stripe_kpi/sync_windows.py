@@ -1,17 +1,18 @@
 """How a backfill splits a list into ``created`` windows that can be paged concurrently.
 
 Stripe lists newest first, 100 objects a page, and a sequential pager waits one round trip per
-page. A window is an inclusive ``created`` range, optionally resumed after an id. Paging a window
-gives one page; if Stripe says ``has_more``, the page's oldest timestamp ``t`` tells where the rest
-lies, and the rest becomes (at most) three new windows:
+page. A window is an inclusive ``created`` range, optionally continued after an id. Paging a window
+gives one page; if Stripe says ``has_more``, the page's oldest timestamp ``t`` and last id tell
+where the rest lies: ``[lo, t]`` after that id (Stripe's ``starting_after`` inside a ``created``
+filter). When the backfill wants more concurrency, that rest is cut in two:
 
-* ``[t, t]`` after the page's last id — the objects that share the second ``t`` with the page's
-  tail (paged in Stripe's order with ``starting_after``, so none is fetched twice or skipped);
-* ``[lo, t-1]`` split in two halves, so the dense part of an account fans out into as many
-  concurrent windows as the rate limit can use, whatever its shape over time.
+* ``[mid+1, t]`` after the id — the same walk, continued;
+* ``[lo, mid]`` from scratch — a new walk that can run at the same time.
 
-Every object is fetched exactly once, and a window is a plain value: the backfill's checkpoint is
-the set of windows still pending, committed with the rows of the page that produced them.
+Otherwise the walk simply continues, so pages stay full (a split costs one partly filled page at
+the end of each walk). Every object is fetched exactly once, and a window is a plain value: the
+backfill's checkpoint is the set of windows still pending, committed with the rows of the page
+that produced them.
 """
 
 from __future__ import annotations
@@ -70,23 +71,19 @@ def initial_windows(
     ]
 
 
-def next_windows(window: Window, page: list[dict[str, Any]], has_more: bool) -> list[Window]:
-    """What remains of ``window`` after one page of it (newest first)."""
+def next_windows(
+    window: Window, page: list[dict[str, Any]], has_more: bool, *, split: bool = True
+) -> list[Window]:
+    """What remains of ``window`` after one page of it (newest first); cut in two if ``split``
+    and the rest spans enough time to be worth it."""
     if not has_more or not page:
         return []
     oldest = int(page[-1]["created"])
-    last_id = page[-1]["id"]
-    rest: list[Window] = []
-    if window.after is not None and oldest == window.hi == window.lo:
-        return [Window(window.kind, oldest, oldest, last_id)]
-    rest.append(Window(window.kind, oldest, oldest, last_id))
-    lo, hi = window.lo, oldest - 1
-    if lo > hi:
-        return rest
-    if hi - lo < MIN_SPLIT_SECONDS:
-        rest.append(Window(window.kind, lo, hi))
-        return rest
-    mid = lo + (hi - lo) // 2
-    rest.append(Window(window.kind, mid + 1, hi))
-    rest.append(Window(window.kind, lo, mid))
-    return rest
+    rest = Window(window.kind, window.lo, oldest, page[-1]["id"])
+    if not split or oldest - window.lo < MIN_SPLIT_SECONDS:
+        return [rest]
+    mid = window.lo + (oldest - window.lo) // 2
+    return [
+        Window(window.kind, mid + 1, oldest, rest.after),
+        Window(window.kind, window.lo, mid),
+    ]

@@ -164,6 +164,14 @@ class DyingClient:
         self._tick()
         return self.inner.retrieve(path, params)
 
+    def account(self) -> dict:
+        self._tick()
+        return self.inner.account()
+
+    @property
+    def limiter(self) -> Any:
+        return self.inner.limiter
+
     @property
     def request_count(self) -> int:
         return self.calls

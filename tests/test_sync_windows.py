@@ -20,35 +20,33 @@ def test_last_page_leaves_nothing() -> None:
     assert next_windows(Window("invoices", 0, 100), [obj("in_1", 50)], has_more=False) == []
 
 
-def test_has_more_leaves_the_tied_second_and_two_halves() -> None:
+def test_has_more_continues_the_walk_and_starts_a_new_one_below() -> None:
     window = Window("invoices", 1000, 2000)
     page = [obj("in_9", 1900), obj("in_8", 1500)]
     assert next_windows(window, page, has_more=True) == [
-        Window("invoices", 1500, 1500, "in_8"),
-        Window("invoices", 1250, 1499),
-        Window("invoices", 1000, 1249),
+        Window("invoices", 1251, 1500, "in_8"),
+        Window("invoices", 1000, 1250),
     ]
 
 
-def test_a_page_inside_one_second_pages_on_sequentially() -> None:
-    window = Window("customers", 1000, 2000)
+def test_without_split_the_walk_just_continues() -> None:
+    window = Window("invoices", 1000, 2000, "in_99")
+    page = [obj("in_9", 1900), obj("in_8", 1500)]
+    assert next_windows(window, page, has_more=True, split=False) == [
+        Window("invoices", 1000, 1500, "in_8")
+    ]
+
+
+def test_a_page_inside_one_second_keeps_its_cursor() -> None:
+    window = Window("customers", 2000, 2000)
     page = [obj("cus_3", 2000), obj("cus_2", 2000)]
-    assert next_windows(window, page, has_more=True) == [
-        Window("customers", 2000, 2000, "cus_2"),
-        Window("customers", 1500, 1999),
-        Window("customers", 1000, 1499),
-    ]
-    tied = Window("customers", 2000, 2000, "cus_2")
-    assert next_windows(tied, [obj("cus_1", 2000)], has_more=True) == [
-        Window("customers", 2000, 2000, "cus_1")
-    ]
+    assert next_windows(window, page, has_more=True) == [Window("customers", 2000, 2000, "cus_2")]
 
 
 def test_narrow_windows_are_not_split() -> None:
     window = Window("prices", 1000, 1030)
     assert next_windows(window, [obj("price_1", 1020)], has_more=True) == [
-        Window("prices", 1020, 1020, "price_1"),
-        Window("prices", 1000, 1019),
+        Window("prices", 1000, 1020, "price_1"),
     ]
 
 
@@ -79,7 +77,7 @@ def fake_stripe_page(objects: list[dict], window: Window, limit: int) -> tuple[l
         key=lambda o: (o["created"], o["id"]),
         reverse=True,
     )
-    if window.after:
+    if window.after:  # the cursor object always lies inside the window's created range
         index = next(i for i, o in enumerate(chosen) if o["id"] == window.after)
         chosen = chosen[index + 1 :]
     return chosen[:limit], len(chosen) > limit
@@ -96,8 +94,11 @@ def fake_stripe_page(objects: list[dict], window: Window, limit: int) -> tuple[l
     ),
     limit=st.integers(1, 7),
     pieces=st.integers(1, 5),
+    splits=st.lists(st.booleans(), min_size=1, max_size=20),
 )
-def test_every_object_exactly_once(created: list[int], limit: int, pieces: int) -> None:
+def test_every_object_exactly_once(
+    created: list[int], limit: int, pieces: int, splits: list[bool]
+) -> None:
     objects = [obj(f"x_{i:04d}", c) for i, c in enumerate(created)]
     pending = initial_windows("x", T, pieces)
     fetched: list[str] = []
@@ -106,7 +107,7 @@ def test_every_object_exactly_once(created: list[int], limit: int, pieces: int) 
         window = pending.pop()
         page, has_more = fake_stripe_page(objects, window, limit)
         fetched += [o["id"] for o in page]
-        pending += next_windows(window, page, has_more)
+        pending += next_windows(window, page, has_more, split=splits[pages % len(splits)])
         pages += 1
         assert pages < 10_000
     assert sorted(fetched) == sorted(o["id"] for o in objects)
