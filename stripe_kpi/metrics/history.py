@@ -354,22 +354,30 @@ def _snapshot_item(
     catalog: Catalog,
     period: int,
     reporting: str,
+    now: bool,
 ) -> bool:
     """Apply one item as a snapshot shows it; unchanged items keep what their lines said.
-    True when the item's state changed."""
+    True when the item's state changed.
+
+    An event shows the discounts attached at its instant. The subscription *now* (``now``) is
+    dated at the last instant it was known, but its discounts are today's: a repeating coupon
+    that ran out since is gone from it. So against the present state only price and quantity
+    count as a change, and a changed item keeps the repeating discounts it had (their own
+    window ends them); a discount added since counts through the subscription's discount records
+    (``linked_discounts``).
+    """
     item_id, price_id, quantity, discount_ids, period_start, tax_ids = entry
     price = catalog.prices.get(price_id)
     if price is None or price.metered:
         return False  # usage is known from metered lines only
     discounts = tuple(d for d in dict.fromkeys(discount_ids) if d in catalog.discounts)
     existing = state.get(item_id)
-    if (
-        existing is not None
-        and existing.price_id == price_id
-        and existing.quantity == quantity
-        and set(existing.discount_ids) == set(discounts)
-    ):
+    same = existing is not None and (existing.price_id, existing.quantity) == (price_id, quantity)
+    if same and (now or set(existing.discount_ids) == set(discounts)):  # type: ignore[union-attr]
         return False
+    if now and existing is not None:
+        running = [d for d in existing.discount_ids if catalog.discounts[d].end is not None]
+        discounts = tuple(dict.fromkeys((*discounts, *running)))
     priced = _priced(price, quantity, sub.currency)
     if priced is None:
         return False
@@ -443,7 +451,8 @@ def item_versions(
                     changed = changed or bool(gone)
                 for entry in entries:
                     changed = (
-                        _snapshot_item(state, entry, sub, catalog, period, reporting) or changed
+                        _snapshot_item(state, entry, sub, catalog, period, reporting, kind == _NOW)
+                        or changed
                     )
         if changed and (not versions or versions[-1][1] != state):
             versions.append((t, dict(state)))

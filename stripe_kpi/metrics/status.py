@@ -37,11 +37,16 @@ def status_steps(
     A date never goes before the last known step.
     """
     ordered = sorted(snapshots, key=lambda s: (s.created, s.event_id))
+    initial = sub.status if sub.status in _NEVER_STARTED else "active"
     if ordered:
+        # The status before the first kept event: the one it changed from, or, when it changed
+        # nothing, its own. A ``customer.subscription.deleted`` event (status canceled) lists no
+        # previous attributes at all, so it says nothing about the status before it.
         first = ordered[0]
-        initial = first.previous_status or first.status
-    else:
-        initial = sub.status if sub.status in _NEVER_STARTED else "active"
+        if first.previous_status:
+            initial = first.previous_status
+        elif first.status and first.status != "canceled":
+            initial = first.status
     steps = [(sub.start_date, initial)]
     steps.extend((s.created, s.status) for s in ordered if s.status)
     last_at, last = steps[-1]
