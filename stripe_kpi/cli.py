@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -164,6 +165,94 @@ def movements(
         settings(), out, now=_now(), start=start, end=end, kind=kind,
         as_csv=as_csv, as_json=as_json,
     )  # fmt: skip
+
+
+def _report_rows(now: datetime) -> Callable[..., Any]:
+    """The report's rows: the metrics computed from the synced tables as of ``now``."""
+
+    def load(engine: Any, day: Any, s: Settings) -> Any:
+        from stripe_kpi.metrics_store import compute_account
+        from stripe_kpi.report.from_metrics import inputs_from_computed
+
+        computed = compute_account(engine, currency=s.currency, tz=s.timezone, as_of=now)
+        return inputs_from_computed(engine, computed, day)
+
+    return load
+
+
+@app.command()
+@one_line_errors
+def report(
+    on: str = typer.Option(
+        None, "--date", help="The day, YYYY-MM-DD (default: yesterday in STRIPE_KPI_TIMEZONE)."
+    ),
+    send: bool = typer.Option(
+        False, "--send", help="Email it (SMTP_* and EMAIL_*); a day already sent is not resent."
+    ),
+    force: bool = typer.Option(False, "--force", help="With --send: send a day again."),
+    html: Path = typer.Option(
+        None, "--html", dir_okay=False, help="Write the report to this HTML file."
+    ),
+    text: bool = typer.Option(
+        False, "--text", help="Print the text report (the default without --send or --html)."
+    ),
+) -> None:
+    """The daily summary: printed, written as HTML, or sent by email."""
+    from stripe_kpi.db import open_database
+    from stripe_kpi.errors import InputError
+    from stripe_kpi.metrics_command import parse_day
+    from stripe_kpi.report.job import build_daily_summary, report_day, send_daily_report
+    from stripe_kpi.report.render import render_html_file, render_text
+
+    if force and not send:
+        raise InputError("--force only applies with --send")
+    s, now = settings(), _now()
+    day = parse_day(on, "--date") if on else report_day(now, s.timezone)
+    load = _report_rows(now)
+    if send:
+        outcome = send_daily_report(s, now, day=day, force=force, load=load)
+        out.print(outcome.describe(), highlight=False, markup=False)
+    if html is None and (send and not text):
+        return
+    engine = open_database(s.database_url)
+    try:
+        summary, chart = build_daily_summary(engine, s, day, load=load)
+    finally:
+        engine.dispose()
+    if html is not None:
+        html.write_text(render_html_file(summary, chart), encoding="utf-8")
+        out.print(f"wrote {html}", highlight=False, markup=False)
+    if text or (html is None and not send):
+        typer.echo(render_text(summary), nl=False)  # plain: Stripe strings are not Rich markup
+
+
+@app.command()
+@one_line_errors
+def worker() -> None:
+    """Run the scheduler: sync every STRIPE_KPI_SYNC_INTERVAL_MINUTES, and send the daily report
+    at STRIPE_KPI_REPORT_TIME in STRIPE_KPI_TIMEZONE (after a sync). Stops on SIGTERM/Ctrl-C."""
+    from stripe_kpi.worker import run_worker
+
+    s = settings()
+    fmt = "json" if s.log_format == "auto" else s.log_format  # the worker logs JSON lines
+    # INFO even without --verbose: sync_done and report_done are the worker's heartbeat.
+    configure_logging(fmt, logging.DEBUG if _state["debug"] else logging.INFO)
+    run_worker(s, load=lambda engine, day, st: _report_rows(_now())(engine, day, st))
+
+
+@app.command()
+@one_line_errors
+def demo(
+    directory: Path = typer.Option(
+        Path("stripe-kpi-demo"), "--dir", file_okay=False, help="Where to put the demo's files."
+    ),
+    customers: int = typer.Option(300, min=1, max=20_000, help="Size of the simulated SaaS."),
+    seed: int = typer.Option(1, help="Seed of the simulated account."),
+) -> None:
+    """The whole pipeline on a simulated Stripe account: no key, no network."""
+    from stripe_kpi.demo import run_demo
+
+    run_demo(out, directory=directory, customers=customers, seed=seed, now=_now())
 
 
 def _now() -> datetime:

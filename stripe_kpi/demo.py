@@ -1,0 +1,100 @@
+"""`stripe-kpi demo`: the whole pipeline on the built-in simulated account, no key, no network.
+
+It starts the simulator on a free 127.0.0.1 port, syncs from it through the real HTTP path (the
+same code a founder's cron runs), computes the metrics, prints yesterday's summary and writes the
+HTML report. Everything lands in one folder (``stripe-kpi-demo/`` by default) that the founder
+can open, query with SQL, or delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from stripe_kpi.config import Settings, load_settings
+from stripe_kpi.db import open_database
+from stripe_kpi.errors import StorageError
+from stripe_kpi.metrics_store import compute_account
+from stripe_kpi.report.from_metrics import inputs_from_computed
+from stripe_kpi.report.job import build_daily_summary
+from stripe_kpi.report.render import render_html_file, render_text
+from stripe_kpi.simulator.cli_support import synthetic_account
+from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer
+from stripe_kpi.sync_command import run_sync_command
+
+DEMO_DIR = Path("stripe-kpi-demo")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    database: Path
+    html: Path
+    day: date
+
+
+def run_demo(
+    console: Console,
+    *,
+    directory: Path = DEMO_DIR,
+    customers: int = 300,
+    months: int = 24,
+    seed: int = 1,
+    now: datetime | None = None,
+) -> DemoResult:
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    directory.mkdir(parents=True, exist_ok=True)
+    database = directory / "stripe_kpi_demo.db"
+    html = directory / "report.html"
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        try:
+            stale.unlink(missing_ok=True)  # every demo starts from an empty database
+        except OSError as exc:
+            raise StorageError(f"cannot replace {stale}: {exc.strerror}") from None
+    with console.status(f"simulating a SaaS: {customers} customers over {months} months…"):
+        data = synthetic_account(seed, customers, months, now).snapshot()
+    with SimulatorServer(data) as server:
+        console.print(
+            f"simulated Stripe account at {server.url}: {data.count('customers'):,} customers, "
+            f"{data.count('subscriptions'):,} subscriptions, {data.count('invoices'):,} invoices",
+            highlight=False,
+        )
+        settings = demo_settings(server.url, database)
+        run_sync_command(settings, console=console, now=int(now.timestamp()))
+    day = (now.astimezone(settings.tz) - timedelta(days=1)).date()
+    engine = open_database(settings.database_url)
+    try:
+
+        def load(engine_, day_, s: Settings):  # type: ignore[no-untyped-def]
+            computed = compute_account(engine_, currency=s.currency, tz=s.timezone, as_of=now)
+            return inputs_from_computed(engine_, computed, day_)
+
+        summary, chart = build_daily_summary(engine, settings, day, load=load)
+    finally:
+        engine.dispose()
+    html.write_text(render_html_file(summary, chart), encoding="utf-8")
+    console.print()
+    console.print(render_text(summary), markup=False, highlight=False)
+    console.print(f"HTML report: {html.resolve()}", highlight=False)
+    console.print(
+        f"database:    {database.resolve()}  (try: stripe-kpi metrics, with "
+        f"DATABASE_URL=sqlite:///{database.resolve()})",
+        highlight=False,
+    )
+    return DemoResult(database, html, day)
+
+
+def demo_settings(api_base: str, database: Path) -> Settings:
+    """The founder's own currency and time zone (from the environment), the simulator for the
+    rest: a demo never touches their Stripe account or their database."""
+    base = load_settings()
+    return load_settings(
+        STRIPE_API_KEY=DEFAULT_API_KEY,
+        STRIPE_API_BASE=api_base,
+        DATABASE_URL=f"sqlite:///{database.resolve()}",
+        STRIPE_KPI_CURRENCY=base.currency,
+        STRIPE_KPI_TIMEZONE=base.timezone,
+        STRIPE_KPI_RATE_LIMIT=1000,
+    )
