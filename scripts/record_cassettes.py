@@ -32,6 +32,7 @@ def main() -> None:
         seed=21, customers=12, start=RECORDED_NOW - timedelta(days=300), end=RECORDED_NOW
     )
     CASSETTES.mkdir(exist_ok=True)
+    (CASSETTES / "sync_full_then_incremental.yaml").unlink(missing_ok=True)  # "all" appends
     with SimulatorServer(account.snapshot()) as server, tempfile.TemporaryDirectory() as tmp:
         engine = open_database(f"sqlite:///{tmp}/record.db")
         recorder = cassette_vcr(record=True, local_base=server.url)

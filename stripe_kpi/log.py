@@ -43,6 +43,20 @@ def redact_secrets(
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured: a
+    test runner or a daemon may swap (and close) the stream it had at start-up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None
 ) -> None:
@@ -50,7 +64,7 @@ def configure_logging(
 
     Logs go to stderr, so ``--json`` output on stdout stays machine-readable.
     """
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()  # type: ignore[assignment]
     if fmt == "auto":
         fmt = "console" if stream.isatty() else "json"
     renderer: Any = (

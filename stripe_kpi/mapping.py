@@ -11,10 +11,11 @@ the account's default API version, not ours) are read where the old place is una
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]
@@ -22,7 +23,7 @@ Rows = dict[str, list[Row]]
 
 def dumps(value: Any) -> str:
     """Canonical JSON: the same object always gives the same text (sync-twice equality)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def _id(value: Any) -> str | None:

@@ -25,7 +25,6 @@ calling thread's session, leaving the other threads' sockets to the garbage coll
 from __future__ import annotations
 
 import email.utils
-import json
 import math
 import random
 import re
@@ -35,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 import requests
 import stripe
 import structlog
@@ -354,7 +354,7 @@ class StripeApi:
             with self._sessions_lock:
                 self._requests += 1
             try:
-                response = self._client().raw_request("get", path, **dict(params or {}))
+                body = self._fetch(path, dict(params or {}))
             except stripe.StripeError as err:
                 status = err.http_status
                 if status == 429:
@@ -379,7 +379,7 @@ class StripeApi:
                 )
                 self._sleep(wait)
                 continue
-            return self._decode(response, path)
+            return self._decode(body, path)
 
     def _wait_before_retry(self, err: stripe.StripeError, failures: int) -> float:
         retry_after = _retry_after(err.headers)
@@ -387,10 +387,29 @@ class StripeApi:
             return min(retry_after, self.retry.max_retry_after)
         return self._jitter() * self.retry.backoff_ceiling(failures)
 
-    def _decode(self, response: Any, path: str) -> dict[str, Any]:
-        # StripeResponse has parsed the body already, into OrderedDicts; parse the text again
-        # into plain dicts, the form the rest of the code and the raw-JSON columns expect.
-        body = json.loads(response.body)
+    def _fetch(self, path: str, params: dict[str, Any]) -> Any:
+        """One GET through the SDK's requestor (auth, pinned version, form encoding), the body
+        parsed once with orjson. ``raw_request`` would parse every body into OrderedDicts first,
+        and a backfill is CPU-bound on parsing: errors alone go through the SDK's interpretation,
+        so callers still catch its exception classes."""
+        requestor = self._client()._requestor
+        rbody, rcode, rheaders = requestor.request_raw(
+            "get",
+            path,
+            params=params,
+            options={},
+            base_address="api",
+            api_mode="V1",
+            usage=["raw_request"],
+        )
+        if 200 <= rcode < 300:
+            try:
+                return orjson.loads(rbody)  # type: ignore[arg-type]
+            except orjson.JSONDecodeError:
+                pass  # the SDK turns an unreadable body into its APIError below
+        return requestor._interpret_response(rbody, rcode, rheaders, "V1").data
+
+    def _decode(self, body: Any, path: str) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise StripeAccessError(
                 f"The server at {self.api_base} answered GET {path} with JSON that is not an "
