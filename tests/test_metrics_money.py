@@ -125,3 +125,18 @@ def test_tiers_parse_stripe_integer_fields() -> None:
     price = inputs_from_rows(account.tables()).prices[price_id]
     assert price_amount(price, 12) == 12 * 80
     assert price_amount(price, 10) == 10 * 100 + 50
+
+
+def test_rows_as_value_sequences_equal_rows_as_mappings() -> None:
+    """A loader may hand ``select(*COLUMNS[table])`` rows straight over, in column order."""
+    from stripe_kpi.metrics.inputs import COLUMNS
+
+    account = Account()
+    account.simple(5000, 1767225600, 1772323200, quantity=2)
+    tables = account.tables()
+    as_values = {
+        table: [tuple(row.get(c) for c in COLUMNS[table]) for row in rows]
+        for table, rows in tables.items()
+        if table in COLUMNS
+    }
+    assert inputs_from_rows(as_values) == inputs_from_rows(tables)

@@ -128,11 +128,19 @@ def lifecycle(
     Past due is the status when known, and otherwise read off the invoices (see
     :func:`overdue_windows`): a subscription that was past due before it ended shows no status.
     """
-    steps = status_steps(sub, snapshots, invoices)
     trial = _trial_window(sub)
     ended = sub.ended_at
     scheduled = _scheduled_cancel(sub)
     overdue = overdue_windows(invoices)
+    if not (snapshots or trial or scheduled or overdue) and sub.status in ("active", "canceled"):
+        # The common life, in short: it counted from its start to its end, never at risk.
+        start = sub.start_date
+        counts = [(start - 1, False), (start, True)]
+        if ended is not None:
+            counts = [(start - 1, False)] if ended <= start else [*counts, (ended, False)]
+        status = ((start, "active"),)
+        return Lifecycle(status, tuple(counts), ((start - 1, False),), None)
+    steps = status_steps(sub, snapshots, invoices)
     bounds = {at for at, _ in steps}
     for start, end in overdue:
         bounds.add(start)
