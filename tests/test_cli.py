@@ -127,3 +127,61 @@ def test_simulate_serve_is_pageable_with_the_official_client() -> None:
         child.terminate()
         child.wait(timeout=10)
         child.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def doctor_server():
+    from datetime import UTC, datetime
+
+    from stripe_kpi.simulator.billing import BillingAccount
+    from stripe_kpi.simulator.server import PERMISSIONS, SimulatorServer
+
+    account = BillingAccount(start=datetime(2026, 1, 1, tzinfo=UTC), seed=2)
+    account.create_customer(name="Ada", email="ada@example.com")
+    everything_but_subscriptions = [p for r, p in PERMISSIONS.items() if r != "subscriptions"]
+    with SimulatorServer(
+        account.snapshot(),
+        restricted_keys={
+            "rk_test_readall0001": PERMISSIONS.values(),
+            "rk_test_nosubs00001": everything_but_subscriptions,
+        },
+    ) as server:
+        yield server
+
+
+def _doctor_with_key(monkeypatch, server, key: str):
+    monkeypatch.setenv("STRIPE_API_KEY", key)
+    monkeypatch.setenv("STRIPE_API_BASE", server.url)
+    return runner.invoke(app, ["doctor"])
+
+
+def test_doctor_accepts_a_restricted_read_key(monkeypatch, doctor_server) -> None:
+    result = _doctor_with_key(monkeypatch, doctor_server, "rk_test_readall0001")
+    assert "✓ stripe key: restricted key, test mode" in result.stdout
+    assert "✓ stripe access: can read /v1/customers, /v1/products" in result.stdout
+    assert "full-access" not in result.stdout
+
+
+def test_doctor_names_the_missing_permission(monkeypatch, doctor_server) -> None:
+    result = _doctor_with_key(monkeypatch, doctor_server, "rk_test_nosubs00001")
+    assert result.exit_code == 1
+    failures = [line for line in result.stdout.splitlines() if line.startswith("✗")]
+    assert failures == [
+        "✗ stripe access: Stripe refused GET /v1/subscriptions (403): the key lacks the "
+        "'Subscriptions: read' permission; create a restricted key with read access to "
+        "Subscriptions (Dashboard → Developers → API keys), or add that permission to this key"
+    ]
+
+
+def test_doctor_warns_about_a_full_access_key(monkeypatch, doctor_server) -> None:
+    result = _doctor_with_key(monkeypatch, doctor_server, doctor_server.api_key)
+    assert result.exit_code == 0, result.stdout
+    assert "! stripe key: this is a full-access secret key; stripe_kpi only reads" in (
+        result.stdout
+    )
+
+
+def test_doctor_reports_a_rejected_key(monkeypatch, doctor_server) -> None:
+    result = _doctor_with_key(monkeypatch, doctor_server, "sk_test_notthekey123")
+    assert result.exit_code == 1
+    assert "✗ stripe access: Stripe rejected the API key (401)" in result.stdout
