@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from stripe_kpi import mapping
 from stripe_kpi.db import session_scope, upsert_rows
-from stripe_kpi.errors import StripeAccessError
+from stripe_kpi.errors import StripeAccessError, StripeKpiError
 from stripe_kpi.models import SyncRun, SyncState
 from stripe_kpi.stripe_api import StripeApi
 from stripe_kpi.sync_lock import sync_lock
@@ -231,8 +231,10 @@ def run_backfill(
     *,
     concurrency: int,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, int]:
-    """Page every pending window, splitting as it goes, until none is left."""
+    """Page every pending window, splitting as it goes, until none is left (or ``stop`` is set:
+    then the pages in flight are written and ``SyncInterrupted`` says the rest waits)."""
     counts: dict[str, int] = dict.fromkeys(LISTS, 0)
     writer = Writer(engine, max_queued=max(4, 2 * concurrency))
     pending = list(windows)
@@ -255,8 +257,8 @@ def run_backfill(
 
     try:
         with ThreadPoolExecutor(concurrency, thread_name_prefix="stripe-kpi-fetch") as pool:
-            while pending or in_flight:
-                while pending and len(in_flight) < concurrency:
+            while (pending and not _stopping(stop)) or in_flight:
+                while pending and len(in_flight) < concurrency and not _stopping(stop):
                     window = pending.pop()
                     future = pool.submit(timed_fetch, window)
                     in_flight[future] = window
@@ -276,7 +278,22 @@ def run_backfill(
                         progress(window.kind, n)
     finally:
         writer.close()
+    if pending:
+        raise SyncInterrupted(STOPPED)
     return counts
+
+
+STOPPED = "sync stopped between pages; the next sync resumes where this one stopped"
+
+
+class SyncInterrupted(StripeKpiError):
+    """Asked to stop (SIGTERM to the worker): everything fetched is committed, the rest waits."""
+
+    exit_code = 130
+
+
+def _stopping(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 # -------------------------------------------------------------------------------------------
@@ -336,6 +353,7 @@ def apply_events(
     *,
     concurrency: int,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Apply every event newer than ``cursor``, oldest first; returns how many.
 
@@ -357,6 +375,8 @@ def apply_events(
             return 0
         cursor = {"id": events[-1]["id"], "created": events[-1]["created"]}
     while True:
+        if _stopping(stop):
+            raise SyncInterrupted(STOPPED)
         page = client.list_page("/v1/events", {"limit": 100, "ending_before": cursor["id"]})
         events = list(reversed(page["data"]))
         if not events:
@@ -499,6 +519,7 @@ def sync(
     concurrency: int = 16,
     now: int | None = None,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
     """One sync, under the database's sync lock. ``now`` is the present in unix seconds (the
     backfill's upper bound and the retention check); injected so tests can use the simulator's
@@ -512,14 +533,14 @@ def sync(
         try:
             reason = _full_reason(engine, full, now)
             if reason is None:
-                report.events = _incremental(engine, client, concurrency, progress)
+                report.events = _incremental(engine, client, concurrency, progress, stop)
                 if report.events < 0:
                     reason = "Stripe no longer has the events after our cursor"
             if reason is not None:
                 report.mode, report.full_reason = "full", reason
                 log.info("full_sync", reason=reason)
-                report.objects = _backfill(engine, client, concurrency, now, progress, reason)
-                report.events = max(0, _incremental(engine, client, concurrency, progress))
+                report.objects = _backfill(engine, client, concurrency, now, progress, reason, stop)
+                report.events = max(0, _incremental(engine, client, concurrency, progress, stop))
         except BaseException as exc:
             _record_run_end(engine, run_id, "failed", report, error=str(exc)[:500])
             raise
@@ -536,11 +557,14 @@ def _backfill(
     now: int,
     progress: Progress | None,
     reason: str,
+    stop: threading.Event | None = None,
 ) -> dict[str, int]:
     windows = pending_windows(engine) if reason.startswith("resuming") else []
     if not windows:
         windows = _start_backfill(engine, client, now)
-    counts = run_backfill(engine, client, windows, concurrency=concurrency, progress=progress)
+    counts = run_backfill(
+        engine, client, windows, concurrency=concurrency, progress=progress, stop=stop
+    )
     with session_scope(engine) as session:
         cursor = _state(session, PENDING_EVENTS_KEY) or {"id": None, "created": now}
         _set_state(session, EVENTS_KEY, cursor)
@@ -549,13 +573,19 @@ def _backfill(
 
 
 def _incremental(
-    engine: Engine, client: StripeApi, concurrency: int, progress: Progress | None
+    engine: Engine,
+    client: StripeApi,
+    concurrency: int,
+    progress: Progress | None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Apply events since the cursor; -1 when Stripe no longer knows the cursor's event."""
     with Session(engine) as session:
         cursor = _state(session, EVENTS_KEY) or {}
     try:
-        return apply_events(engine, client, cursor, concurrency=concurrency, progress=progress)
+        return apply_events(
+            engine, client, cursor, concurrency=concurrency, progress=progress, stop=stop
+        )
     except StripeAccessError as exc:
         if getattr(exc.__cause__, "http_status", None) in (400, 404) and cursor.get("id"):
             log.warning("events_cursor_expired", cursor=cursor.get("id"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from rich.console import Console
@@ -22,6 +23,7 @@ def run_sync_command(
     console: Console | None = None,
     now: int | None = None,
     rebuild: bool = True,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
     """Open, sync, rebuild the derived tables when anything changed, one line each. Errors
     propagate as StripeKpiError lines."""
@@ -36,6 +38,7 @@ def run_sync_command(
                 concurrency=settings.sync_concurrency,
                 now=now,
                 progress=step,
+                stop=stop,
             )
         console.print(summary_line(report), highlight=False)
         if rebuild and (report.mode == "full" or report.events):

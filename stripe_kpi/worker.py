@@ -77,10 +77,15 @@ def run_sync(settings: Settings, *, stop: threading.Event | None = None) -> Any:
     """
     if stop is not None and stop.is_set():
         return None
+    from stripe_kpi.sync import SyncInterrupted
     from stripe_kpi.sync_command import run_sync_command
 
     # A console that is not a terminal: progress becomes periodic log events, not a live bar.
-    report = run_sync_command(settings, console=Console(file=io.StringIO()))
+    try:
+        report = run_sync_command(settings, console=Console(file=io.StringIO()), stop=stop)
+    except SyncInterrupted:
+        log.info("sync_stopped", detail="between pages; the next sync resumes")
+        return None
     log.info(
         "sync_done",
         mode=report.mode,

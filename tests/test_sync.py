@@ -233,3 +233,28 @@ def test_429s_and_500s_change_nothing(sqlite_url: str, account: BillingAccount, 
         assert faulty.status_counts[500] > 3
     assert dump(engine) == clean
     engine.dispose()
+
+
+def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer, clean) -> None:
+    """The worker's SIGTERM: pages in flight are written, the rest waits for the next sync."""
+    import threading
+
+    from stripe_kpi.sync import SyncInterrupted, pending_windows
+
+    engine = open_database(sqlite_url)
+    stop = threading.Event()
+    pages = []
+
+    def progress(kind: str, n: int) -> None:
+        pages.append(kind)
+        if len(pages) == 3:
+            stop.set()
+
+    with fast_client(server) as client:
+        with pytest.raises(SyncInterrupted):
+            sync(engine, client, now=server.data.now, concurrency=2, progress=progress, stop=stop)
+        assert pending_windows(engine)
+        report = sync(engine, client, now=server.data.now, concurrency=2)
+    assert report.full_reason == "resuming an interrupted backfill"
+    assert dump(engine) == clean
+    engine.dispose()
