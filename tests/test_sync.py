@@ -179,11 +179,11 @@ class DyingClient:
 
 @pytest.mark.parametrize("when", [0.0, 0.02, 0.15, 0.4, 0.7, 0.97])
 def test_killed_backfill_resumes_to_the_same_database(
-    when: float, sqlite_url: str, server: SimulatorServer, clean_sync: tuple
+    when: float, db_url: str, server: SimulatorServer, clean_sync: tuple
 ) -> None:
     clean, requests = clean_sync
     die_at = 1 + int(when * (requests - 1))
-    engine = open_database(sqlite_url)
+    engine = open_database(db_url)
     with fast_client(server) as inner:
         with pytest.raises(Killed):
             sync(engine, DyingClient(inner, die_at), now=server.data.now, concurrency=4)
