@@ -155,7 +155,9 @@ def test_history_from_invoices_matches_the_state_at_each_checkpoint(script) -> N
     # Events of the last 30 days only: the past comes from invoices alone.
     played = play(script, CHECKPOINTS)
     computed = _compute(played.rows, played.as_of)
-    unknown = _unexplained(played.rows)
+    # Gaps no invoice fills (documented readings, tested apart): a change whose prorations are
+    # still pending on no invoice, or that nothing billed since, once its event is dropped.
+    unknown = _unexplained(played.rows) | played.pending
     for day, expected in played.oracle.items():
         found = _day_end_mrr(computed, day)
         for customer in unknown:

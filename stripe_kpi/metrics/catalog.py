@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from stripe_kpi.metrics.calendar import add_months
-from stripe_kpi.metrics.inputs import AccountHistory, Coupon, Discount, InvoiceLine, Price
 from stripe_kpi.metrics.money import ONE, inclusive_tax_factor, percent_factor
+from stripe_kpi.metrics.records import AccountHistory, Coupon, Discount, InvoiceLine, Price
 
 
 @dataclass(frozen=True, slots=True)

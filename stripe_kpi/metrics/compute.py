@@ -19,9 +19,9 @@ from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.catalog import Catalog
 from stripe_kpi.metrics.fx import Converter, RateFn
 from stripe_kpi.metrics.history import SubscriptionRecords, subscription_history
-from stripe_kpi.metrics.inputs import AccountHistory, InvoiceLine
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
+from stripe_kpi.metrics.records import AccountHistory, InvoiceLine
 
 _SUBSCRIPTION_LINE = "subscription_item_details"
 

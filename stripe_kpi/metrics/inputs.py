@@ -1,10 +1,10 @@
-"""What the metrics read: frozen records named after the columns of ``stripe_kpi/models.py``.
+"""From database rows to the records the metrics read (:mod:`.records`).
 
-The loader (elsewhere) queries the database and hands plain row mappings to
-:func:`inputs_from_rows`; everything after that is pure. Only the columns the metrics need are kept;
-JSON columns arrive parsed. The one place raw JSON is read is the event table: a
-``customer.subscription.*`` event carries the whole subscription as it was at that instant, which
-is the only record of status changes and of changes no invoice shows yet (METRICS.md §1).
+The loader (elsewhere) queries the database and hands plain rows to :func:`inputs_from_rows`;
+everything after that is pure. JSON columns are parsed here. The one place raw JSON is read is the
+event table: a ``customer.subscription.*`` event carries the whole subscription as it was at that
+instant, which is the only record of status changes and of changes no invoice shows yet
+(METRICS.md §1).
 """
 
 from __future__ import annotations
@@ -13,12 +13,26 @@ import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from stripe_kpi.metrics.bulk import cycle_collector_paused
+from stripe_kpi.metrics.records import (
+    AccountHistory,
+    Coupon,
+    Customer,
+    Discount,
+    Invoice,
+    InvoiceLine,
+    Price,
+    SnapshotItem,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionSnapshot,
+    TaxRate,
+    Tier,
+)
 
 __all__ = [
     "COLUMNS",
@@ -36,6 +50,7 @@ __all__ = [
     "TaxRate",
     "Tier",
     "inputs_from_rows",
+    "snapshot_from_event",
 ]
 
 Row = Mapping[str, Any]
@@ -80,226 +95,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "event": ("id", "type", "created", "object_id", "raw"),
 }  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Tier:
-    """One tier of a tiered price, amounts in minor units (``up_to`` None: the last tier)."""
-
-    up_to: int | None
-    unit_amount: Decimal
-    flat_amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    id: str
-    created: int
-    currency: str | None = None
-    email: str | None = None
-    name: str | None = None
-    deleted: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    id: str
-    currency: str
-    type: str = "recurring"
-    billing_scheme: str = "per_unit"
-    unit_amount: Decimal | None = None  # minor units, exact (``unit_amount_decimal``)
-    tiers_mode: str | None = None
-    tiers: tuple[Tier, ...] = ()
-    transform_divide_by: int | None = None
-    transform_round: str | None = None
-    recurring_interval: str | None = None
-    recurring_interval_count: int | None = None
-    recurring_usage_type: str | None = None
-    tax_behavior: str | None = None
-    product_id: str | None = None
-    #: ``currency_options`` of a multi-currency price: (currency, unit amount, tiers).
-    currency_options: tuple[tuple[str, Decimal | None, tuple[Tier, ...]], ...] = ()
-
-    def currency_option(self, currency: str) -> tuple[Decimal | None, tuple[Tier, ...]] | None:
-        """The unit amount and tiers this price charges in another currency, if it has them."""
-        for ccy, unit, tiers in self.currency_options:
-            if ccy == currency:
-                return unit, tiers
-        return None
-
-    @property
-    def metered(self) -> bool:
-        return self.recurring_usage_type == "metered"
-
-
-@dataclass(frozen=True, slots=True)
-class Coupon:
-    id: str
-    duration: str  # forever | once | repeating
-    percent_off: Decimal | None = None
-    amount_off: int | None = None
-    currency: str | None = None
-    duration_in_months: int | None = None
-    #: ``currency_options``: amount_off per other currency.
-    amount_off_options: tuple[tuple[str, int], ...] = ()
-    #: ``applies_to.products``; None: every product.
-    applies_to_products: frozenset[str] | None = None
-
-    def amount_off_in(self, currency: str) -> int | None:
-        """The fixed amount off in ``currency`` (None: this coupon cannot apply in it)."""
-        if self.amount_off is None:
-            return None
-        if self.currency is None or self.currency == currency:
-            return self.amount_off
-        return dict(self.amount_off_options).get(currency)
-
-
-@dataclass(frozen=True, slots=True)
-class TaxRate:
-    id: str
-    percentage: Decimal
-    inclusive: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Discount:
-    id: str
-    start: int
-    coupon_id: str | None = None
-    customer_id: str | None = None
-    subscription_id: str | None = None
-    subscription_item_id: str | None = None
-    invoice_id: str | None = None
-    end: int | None = None
-    deleted: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    id: str
-    customer_id: str
-    status: str
-    currency: str
-    created: int
-    start_date: int
-    billing_cycle_anchor: int | None = None
-    trial_start: int | None = None
-    trial_end: int | None = None
-    cancel_at: int | None = None
-    cancel_at_period_end: bool = False
-    canceled_at: int | None = None
-    ended_at: int | None = None
-    cancellation_reason: str | None = None
-    cancellation_feedback: str | None = None
-    cancellation_comment: str | None = None
-    latest_invoice_id: str | None = None
-    discount_ids: tuple[str, ...] = ()
-    default_tax_rate_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionItem:
-    id: str
-    subscription_id: str
-    price_id: str
-    created: int
-    current_period_start: int
-    current_period_end: int
-    quantity: int | None = None
-    discount_ids: tuple[str, ...] = ()
-    tax_rate_ids: tuple[str, ...] = ()
-    deleted: bool = False
-
-
-class Invoice(NamedTuple):
-    """An invoice. A ``NamedTuple``, like :class:`InvoiceLine`: as immutable as a frozen
-    dataclass, but built several times faster (a frozen dataclass sets every field through
-    ``object.__setattr__``), which matters at a million rows."""
-
-    id: str
-    currency: str
-    created: int
-    customer_id: str | None = None
-    subscription_id: str | None = None
-    status: str | None = None
-    billing_reason: str | None = None
-    collection_method: str | None = None
-    amount_due: int | None = None
-    finalized_at: int | None = None
-    paid_at: int | None = None
-    voided_at: int | None = None
-    marked_uncollectible_at: int | None = None
-    lines_complete: bool = False
-
-
-class InvoiceLine(NamedTuple):
-    """One invoice line (a ``NamedTuple`` for speed, see :class:`Invoice`)."""
-
-    id: str
-    invoice_id: str
-    amount: int  # before discounts; includes inclusive tax
-    currency: str
-    period_start: int
-    period_end: int
-    position: int = 0
-    parent_type: str | None = None
-    subscription_id: str | None = None
-    subscription_item_id: str | None = None
-    proration: bool = False
-    price_id: str | None = None
-    quantity: int | None = None
-    discount_amount: int = 0
-    discount_amounts: tuple[tuple[str, int], ...] = ()
-    tax_inclusive_amount: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotItem:
-    """A subscription item as a ``customer.subscription.*`` event showed it."""
-
-    id: str
-    price_id: str
-    quantity: int | None
-    created: int | None = None
-    current_period_start: int | None = None
-    discount_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionSnapshot:
-    """The subscription at ``created``, from one ``customer.subscription.*`` event.
-
-    ``previous_status`` is set when the event changed the status (``previous_attributes``).
-    ``items_complete`` is false when Stripe truncated the embedded item list.
-    """
-
-    event_id: str
-    created: int
-    subscription_id: str
-    status: str
-    previous_status: str | None = None
-    items: tuple[SnapshotItem, ...] = ()
-    items_complete: bool = True
-    discount_ids: tuple[str, ...] = ()
-    cancel_at_period_end: bool = False
-    cancel_at: int | None = None
-    canceled_at: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountHistory:
-    """Every record the metrics read, keyed by Stripe id."""
-
-    customers: Mapping[str, Customer] = field(default_factory=dict)
-    prices: Mapping[str, Price] = field(default_factory=dict)
-    coupons: Mapping[str, Coupon] = field(default_factory=dict)
-    tax_rates: Mapping[str, TaxRate] = field(default_factory=dict)
-    discounts: Mapping[str, Discount] = field(default_factory=dict)
-    subscriptions: Mapping[str, Subscription] = field(default_factory=dict)
-    subscription_items: Mapping[str, SubscriptionItem] = field(default_factory=dict)
-    invoices: Mapping[str, Invoice] = field(default_factory=dict)
-    invoice_lines: Mapping[str, InvoiceLine] = field(default_factory=dict)
-    snapshots: Mapping[str, SubscriptionSnapshot] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-from stripe_kpi.metrics.inputs import Price
+from stripe_kpi.metrics.records import Price
 
 #: Stripe's zero-decimal currencies: amounts are whole units (¥1,200 is ``1200``).
 ZERO_DECIMAL_CURRENCIES = frozenset(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from stripe_kpi.metrics.inputs import Invoice, Subscription, SubscriptionSnapshot
+from stripe_kpi.metrics.records import Invoice, Subscription, SubscriptionSnapshot
 
 #: Statuses whose MRR counts (METRICS.md §1). Everything else counts zero.
 COUNTING = frozenset({"active", "past_due"})

@@ -1,0 +1,429 @@
+"""Pass 1 of a subscription's history: what each of its items charged, and from when.
+
+METRICS.md §1, "Where the history comes from": Stripe keeps a subscription's present only, so its
+past is read off its invoice lines, each a statement of what one subscription item owed for a
+period. Every source of knowledge becomes an assertion at an instant, applied in time order
+(:func:`item_versions`):
+
+- a subscription line (not a proration) sets its item to the line's price and quantity from the
+  start of its period; a renewal invoice whose lines we hold completely also ends the licensed
+  items it no longer bills (removed without proration);
+- a proration line marks a change at the start of its period: a negative one ends the old state,
+  a positive one starts the new state, at the *full-period* rate (price × quantity);
+- a metered line sets its item to the usage it billed from the *end* of its period (the start of
+  the period after it) — "the last finished usage period";
+- a kept ``customer.subscription.*`` event states the items as they were at its instant;
+- the subscription as it is now completes the current period: a change made without proration
+  (no invoice shows it yet, no kept event dates it) is dated at the last instant anything was
+  known about the subscription, or when its item was created if later. This never depends on
+  ``as_of``, so the same Stripe data always yields the same history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
+
+from stripe_kpi.metrics.catalog import Catalog
+from stripe_kpi.metrics.money import ONE, monthly, price_amount
+from stripe_kpi.metrics.records import (
+    Invoice,
+    InvoiceLine,
+    Price,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionSnapshot,
+)
+
+#: Invoices whose subscription lines restate every licensed item for the new period.
+_RENEWALS = frozenset({"subscription_create", "subscription_cycle", "subscription_update", None})
+
+# Assertion kinds, in the order they apply at one instant.
+_END, _SET, _KEEP, _EVENT, _NOW, _END_METERED, _NOOP = range(7)
+_ORDER = itemgetter(0, 1, 2)
+_BY_START = attrgetter("period_start", "id")
+
+
+class ItemState(NamedTuple):
+    """What one subscription item charges from some instant on.
+
+    A ``NamedTuple``: immutable like a frozen dataclass, but built several times faster, and there
+    is one per distinct statement of the invoice lines."""
+
+    item_id: str
+    price_id: str | None
+    quantity: int | None
+    metered: bool
+    #: Gross amount per month, minor units: before discounts, including inclusive tax.
+    monthly_gross: Decimal
+    interval: str
+    interval_count: int
+    product_id: str | None
+    discount_ids: tuple[str, ...]
+    tax_factor: Decimal
+    #: Start of the billing period in force: its day picks the exchange rate. ``-1``: the period
+    #: of the subscription at the instant the state applies (a proration's new rate).
+    period_start: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecords:
+    """Everything one subscription's history is built from."""
+
+    subscription: Subscription
+    lines: Sequence[InvoiceLine]
+    invoices: Mapping[str, Invoice]
+    items: Sequence[SubscriptionItem]
+    snapshots: Sequence[SubscriptionSnapshot]
+
+
+def _interval_of(seconds: int) -> tuple[str, int]:
+    """A billing interval guessed from a period's length (a line whose price we never synced)."""
+    days = seconds / 86_400
+    if days < 6:
+        return "day", max(1, round(days))
+    if days < 27:
+        return "week", max(1, round(days / 7))
+    months = max(1, round(days / 30.436875))
+    return ("year", months // 12) if months % 12 == 0 else ("month", months)
+
+
+def _priced(
+    price: Price | None, quantity: int | None, currency: str
+) -> tuple[Decimal, str, int] | None:
+    """Gross amount per period, interval and count of a recurring price, or None if unknown."""
+    if price is None or not price.recurring_interval:
+        return None
+    try:
+        gross = price_amount(price, quantity, currency)
+    except ValueError:
+        return None
+    return gross, price.recurring_interval, price.recurring_interval_count or 1
+
+
+def _line_state(
+    line: InvoiceLine, price: Price | None, sub: Subscription, catalog: Catalog, foreign: bool
+) -> ItemState:
+    metered = price is not None and price.metered
+    priced = None if metered else _priced(price, line.quantity, sub.currency)
+    if priced is None:
+        # What Stripe billed: the metered usage, or a line whose price we cannot price. A partial
+        # period (a proration) is scaled up when applied, once the period it belongs to is known.
+        if price is not None and price.recurring_interval:
+            interval, count = price.recurring_interval, price.recurring_interval_count or 1
+        else:
+            interval, count = _interval_of(line.period_end - line.period_start)
+        priced = Decimal(line.amount), interval, count
+    gross, interval, count = priced
+    if not foreign:
+        period_start = 0  # never converted: the period's day does not matter
+    elif line.proration:
+        period_start = -1  # the subscription's period at the change, settled when applied
+    else:
+        period_start = line.period_start
+    return ItemState(
+        item_id=line.subscription_item_id or line.id,
+        price_id=line.price_id,
+        quantity=line.quantity,
+        metered=metered,
+        monthly_gross=monthly(gross, interval, count),
+        interval=interval,
+        interval_count=count,
+        product_id=None if price is None else price.product_id,
+        discount_ids=_line_discounts(line, catalog),
+        tax_factor=catalog.tax_factor_of_line(line),
+        period_start=period_start,
+    )
+
+
+def _line_discounts(line: InvoiceLine, catalog: Catalog) -> tuple[str, ...]:
+    """The discounts that reduced this line and may lower MRR (``once`` ones never do)."""
+    if not line.discount_amounts:
+        return ()
+    return tuple(d for d, amount in line.discount_amounts if amount and d in catalog.discounts)
+
+
+#: ``(instant, order at that instant, tie-break, kind, payload)``; sorted on the first three.
+Assertion = tuple[int, int, str, int, object]
+
+
+def _line_assertions(
+    records: SubscriptionRecords, catalog: Catalog, reporting: str
+) -> list[Assertion]:
+    """One assertion per subscription line (ties at one instant broken by line id, so that the
+    order rows arrive in never matters), plus one per renewal invoice we hold whole."""
+    sub = records.subscription
+    foreign = sub.currency != reporting
+    prices, invoices = catalog.prices, records.invoices
+    if not foreign and not records.snapshots:
+        quick = _renewals_only(records, catalog)
+        if quick is not None:
+            return quick
+    out: list[Assertion] = []
+    renewal_items: dict[str, tuple[int, set[str]]] = {}
+    # Renewals restate the same item period after period: one state per distinct statement.
+    memo: dict[tuple, ItemState] = {}
+    for line in records.lines:
+        if line.proration and line.amount < 0:
+            out.append((line.period_start, _END, line.id, _END, line.subscription_item_id))
+            continue
+        price = prices.get(line.price_id or "")
+        key = None
+        if price is not None and not price.metered:
+            key = (
+                line.subscription_item_id,
+                line.price_id,
+                line.quantity,
+                line.proration,
+                line.discount_amounts,
+                line.tax_inclusive_amount and (line.amount - line.discount_amount),
+                line.tax_inclusive_amount,
+                line.period_start if foreign else None,
+            )
+            state = memo.get(key)
+            if state is None:
+                state = memo[key] = _line_state(line, price, sub, catalog, foreign)
+        else:
+            state = _line_state(line, price, sub, catalog, foreign)
+        if state.metered:
+            out.append((line.period_end, _SET, line.id, _SET, (state, None, None)))
+        elif not line.proration:
+            out.append((line.period_start, _SET, line.id, _SET, (state, line.period_start, None)))
+            renewal = renewal_items.get(line.invoice_id)
+            if renewal is None:
+                invoice = invoices.get(line.invoice_id)
+                if (
+                    invoice is None
+                    or not invoice.lines_complete
+                    or invoice.billing_reason not in _RENEWALS
+                ):
+                    continue
+                renewal = renewal_items[line.invoice_id] = (line.period_start, set())
+            renewal[1].add(state.item_id)
+        else:
+            unpriced = None if key is not None else line
+            out.append((line.period_start, _SET, line.id, _SET, (state, None, unpriced)))
+    for invoice_id, (start, kept) in renewal_items.items():
+        out.append((start, _KEEP, invoice_id, _KEEP, frozenset(kept)))
+    return out
+
+
+def _renewals_only(records: SubscriptionRecords, catalog: Catalog) -> list[Assertion] | None:
+    """The common case in few steps: one licensed item, renewals only, reporting currency.
+
+    Such a subscription's lines restate one item period after period; only the first line of
+    each run of identical statements changes anything, and no renewal can end another item. The
+    last line still counts for when the subscription was last known (see ``item_versions``).
+    None when the subscription needs the general path.
+    """
+    lines = records.lines
+    if not lines:
+        return None
+    first = lines[0]
+    item_id = first.subscription_item_id
+    for line in lines:
+        if line.proration or line.subscription_item_id != item_id:
+            return None
+    prices = catalog.prices
+    ordered = sorted(lines, key=_BY_START)
+    out: list[Assertion] = []
+    previous = None
+    for line in ordered:
+        signature = (
+            line.price_id,
+            line.quantity,
+            line.discount_amounts,
+            line.tax_inclusive_amount,
+            line.amount - line.discount_amount if line.tax_inclusive_amount else 0,
+        )
+        if signature == previous:
+            continue
+        price = prices.get(line.price_id or "")
+        if price is None or price.metered:
+            return None
+        previous = signature
+        state = _line_state(line, price, records.subscription, catalog, False)
+        out.append((line.period_start, _SET, line.id, _SET, (state, line.period_start, None)))
+    last = ordered[-1]
+    if last.period_start != out[-1][0]:
+        out.append((last.period_start, _SET, last.id, _NOOP, None))
+    return out
+
+
+def _snapshot_assertions(
+    records: SubscriptionRecords, catalog: Catalog, latest: int
+) -> list[Assertion]:
+    """Kept events, then the subscription as it is now (dated as the module docstring says)."""
+    sub = records.subscription
+    out: list[Assertion] = []
+    for snap in records.snapshots:
+        items = tuple(
+            (
+                i.id,
+                i.price_id,
+                i.quantity,
+                (*snap.discount_ids, *i.discount_ids),
+                i.current_period_start,
+                (),
+            )
+            for i in snap.items
+        )
+        keep = frozenset(i.id for i in snap.items) if snap.items_complete else None
+        out.append((snap.created, _EVENT, snap.event_id, _EVENT, (items, keep)))
+    now = max(latest, sub.start_date)
+    own = sub.discount_ids or catalog.customer_discounts.get(sub.customer_id, ())
+    live = [i for i in records.items if not i.deleted]
+    entries = [
+        (
+            i.id,
+            i.price_id,
+            i.quantity,
+            (*own, *i.discount_ids),
+            i.current_period_start,
+            i.tax_rate_ids or sub.default_tax_rate_ids,
+        )
+        for i in live
+    ]
+    known = tuple(e for e, i in zip(entries, live, strict=True) if i.created <= now)
+    out.append((now, _NOW, "", _NOW, (known, frozenset(i.id for i in live))))
+    for entry, item in zip(entries, live, strict=True):
+        if item.created > now:  # added later, without proration: from its creation
+            out.append((item.created, _NOW, item.id, _NOW, ((entry,), None)))
+    # A metered item that is gone stops at the end of its last billed usage period.
+    present = {i.id for i in live}
+    last_metered: dict[str, int] = {}
+    for line in records.lines:
+        price = catalog.prices.get(line.price_id or "")
+        item = line.subscription_item_id
+        if price is not None and price.metered and item and item not in present:
+            last_metered[item] = max(last_metered.get(item, line.period_end), line.period_end)
+    for item, end in sorted(last_metered.items()):
+        out.append((end, _END_METERED, item, _END, item))
+    return out
+
+
+def _snapshot_item(
+    state: dict[str, ItemState],
+    entry: tuple,
+    sub: Subscription,
+    catalog: Catalog,
+    period: int,
+    reporting: str,
+    now: bool,
+) -> bool:
+    """Apply one item as a snapshot shows it; unchanged items keep what their lines said.
+    True when the item's state changed.
+
+    An event shows the discounts attached at its instant. The subscription *now* (``now``) is
+    dated at the last instant it was known, but its discounts are today's: a repeating coupon
+    that ran out since is gone from it. So against the present state only price and quantity
+    count as a change, and a changed item keeps the repeating discounts it had (their own
+    window ends them); a discount added since counts through the subscription's discount records
+    (``linked_discounts``).
+    """
+    item_id, price_id, quantity, discount_ids, period_start, tax_ids = entry
+    price = catalog.prices.get(price_id)
+    if price is None or price.metered:
+        return False  # usage is known from metered lines only
+    discounts = tuple(d for d in dict.fromkeys(discount_ids) if d in catalog.discounts)
+    existing = state.get(item_id)
+    same = existing is not None and (existing.price_id, existing.quantity) == (price_id, quantity)
+    if same and (now or set(existing.discount_ids) == set(discounts)):  # type: ignore[union-attr]
+        return False
+    if now and existing is not None:
+        running = [d for d in existing.discount_ids if catalog.discounts[d].end is not None]
+        discounts = tuple(dict.fromkeys((*discounts, *running)))
+    priced = _priced(price, quantity, sub.currency)
+    if priced is None:
+        return False
+    gross, interval, count = priced
+    if tax_ids:
+        tax = catalog.tax_factor_of_rates(tax_ids)
+    else:
+        tax = existing.tax_factor if existing is not None else ONE
+    state[item_id] = ItemState(
+        item_id=item_id,
+        price_id=price_id,
+        quantity=quantity,
+        metered=False,
+        monthly_gross=monthly(gross, interval, count),
+        interval=interval,
+        interval_count=count,
+        product_id=price.product_id,
+        discount_ids=discounts,
+        tax_factor=tax,
+        period_start=0
+        if sub.currency == reporting
+        else (period_start if period_start is not None else period),
+    )
+    return True
+
+
+def item_versions(
+    records: SubscriptionRecords, catalog: Catalog, reporting: str
+) -> tuple[list[tuple[int, dict[str, ItemState]]], int]:
+    """The item states as ``(from instant, {item id: state})`` versions, ascending, and the last
+    instant anything was known about the subscription (where its present state is dated)."""
+    sub = records.subscription
+    assertions = _line_assertions(records, catalog, reporting)
+    latest = max((a[0] for a in assertions), default=sub.start_date)
+    latest = max([latest, *(s.created for s in records.snapshots)])
+    assertions.extend(_snapshot_assertions(records, catalog, latest))
+    assertions.sort(key=_ORDER)
+    state: dict[str, ItemState] = {}
+    versions: list[tuple[int, dict[str, ItemState]]] = []
+    period = sub.start_date  # start of the billing period in force (the last renewal line's)
+    index, total = 0, len(assertions)
+    while index < total:
+        t = assertions[index][0]
+        changed = False
+        while index < total and assertions[index][0] == t:
+            _, _, _, kind, payload = assertions[index]
+            index += 1
+            if kind == _NOOP:
+                continue  # marks only that the subscription was known at this instant
+            if kind == _END:
+                changed = state.pop(payload, None) is not None or changed  # type: ignore[arg-type]
+            elif kind == _SET:
+                item, renewal, unpriced = payload  # type: ignore[misc]
+                if renewal is not None:
+                    period = renewal
+                item = _settle(item, unpriced, period, t)
+                if state.get(item.item_id) is not item:
+                    state[item.item_id] = item
+                    changed = True
+            elif kind == _KEEP:
+                gone = [i for i, s in state.items() if not s.metered and i not in payload]  # type: ignore[operator]
+                for item_id in gone:
+                    del state[item_id]
+                changed = changed or bool(gone)
+            else:
+                entries, keep = payload  # type: ignore[misc]
+                if keep is not None:
+                    gone = [i for i in state if i not in keep]
+                    for item_id in gone:
+                        del state[item_id]
+                    changed = changed or bool(gone)
+                for entry in entries:
+                    changed = (
+                        _snapshot_item(state, entry, sub, catalog, period, reporting, kind == _NOW)
+                        or changed
+                    )
+        if changed and (not versions or versions[-1][1] != state):
+            versions.append((t, dict(state)))
+    return versions, latest
+
+
+def _settle(state: ItemState, unpriced: InvoiceLine | None, period: int, t: int) -> ItemState:
+    """Give a proration's new state its billing period; scale an unpriced proration to it."""
+    if unpriced is not None:
+        covered = unpriced.period_end - unpriced.period_start
+        full = unpriced.period_end - min(period, unpriced.period_start)
+        if covered > 0 and full > covered:
+            state = state._replace(monthly_gross=state.monthly_gross * full / covered)
+    if state.period_start == -1:
+        state = state._replace(period_start=min(period, t))
+    return state
