@@ -14,12 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-#: Stripe's zero-decimal currencies: amounts are whole units (¥1,200 is ``1200``).
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
-#: Stripe's three-decimal currencies: amounts are in thousandths.
-THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+from stripe_kpi.metrics.money import minor_exponent
 
 #: Symbols that are unambiguous to an English-reading founder; every other code is printed as is.
 #: Only glyphs present in DejaVu Sans (matplotlib's bundled font), so the chart can print them.
@@ -38,16 +33,6 @@ CURRENCY_SYMBOLS = {
 }
 
 MINUS = "\u2212"
-
-
-def minor_exponent(currency: str) -> int:
-    """Digits after the decimal point in ``currency``'s minor unit (Stripe's convention)."""
-    code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if code in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
 
 
 def currency_prefix(currency: str) -> str:
