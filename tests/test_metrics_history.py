@@ -389,7 +389,7 @@ def test_several_ending_the_same_day_take_the_reason_of_the_larger() -> None:
     computed = run(account, at(2026, 3, 1))
     churn = computed.movements()[-1]
     assert (churn.type, churn.amount, churn.churn_reason) == ("churn", -10000, "voluntary")
-    assert churn.subscription_ids == tuple(sorted((small, large)))
+    assert churn.subscription_ids == (large, small)  # the deciding one first
 
 
 def test_changes_inside_one_day_net_out() -> None:
@@ -419,3 +419,29 @@ def test_as_of_never_changes_the_past() -> None:
     _, _other, _ = account.simple(2000, ts(2026, 1, 15), ts(2026, 2, 20), customer=customer)
     early, late = run(account, at(2026, 2, 5)), run(account, at(2026, 2, 20))
     assert moves(early) == [m for m in moves(late) if m[0] <= date(2026, 2, 5)]
+
+
+def test_each_item_is_rounded_half_up_once() -> None:
+    # Two items of $0.18 a year: 1.5 cents a month each, rounded half up to 2 each: 4 cents,
+    # not the 3 that rounding their 3.0-cent sum would give.
+    account = Account()
+    start = ts(2026, 1, 1)
+    customer = account.customer(start)
+    first, second = account.price(18, "year"), account.price(18, "year", product="prod_other")
+    sub = account.subscription(customer, start)
+    period = (start, ts(2027, 1, 1))
+    invoice = account.invoice(sub, start, billing_reason="subscription_create")
+    for price in (first, second):
+        item = account.item(sub, price, created=start, period=period)
+        account.line(invoice, amount=18, period=period, item=item, price=price)
+    assert mrr(run(account, at(2026, 1, 20)), date(2026, 1, 20)) == 4
+
+
+def test_local_days_across_a_daylight_saving_change() -> None:
+    # New York moves to summer time at 02:00 on 8 Mar 2026 (UTC−5 → UTC−4).
+    account = Account()
+    before = account.simple(1000, ts(2026, 3, 8, 4, 30), ts(2026, 3, 20))[0]  # 23:30 on 7 Mar
+    after = account.simple(2000, ts(2026, 3, 9, 3, 30), ts(2026, 3, 20))[0]  # 23:30 on 8 Mar
+    computed = run(account, at(2026, 3, 20), tz="America/New_York")
+    days = {m.customer_id: date.fromordinal(m.day) for m in computed.movements()}
+    assert days == {before: date(2026, 3, 7), after: date(2026, 3, 8)}

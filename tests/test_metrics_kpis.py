@@ -37,6 +37,7 @@ from stripe_kpi.metrics import (
 )
 from stripe_kpi.metrics.compute import Computed
 from stripe_kpi.metrics.inputs import AccountHistory
+from stripe_kpi.metrics.kpis import churned_customers
 from tests.metrics_factories import Account, at, no_rates, prorate, ts
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))
@@ -80,12 +81,19 @@ def _end(account: Account, sub: str, when: int, reason: str, **fields) -> None:
 
 
 @pytest.fixture(scope="module")
-def october() -> Computed:
+def october_and_history() -> tuple[Computed, AccountHistory]:
     account = Account()
     until = ts(2026, 11, 2)
     account.simple(10000, ts(2026, 8, 1), until)  # A
     _, b, _ = account.simple(5000, ts(2026, 8, 1), ts(2026, 10, 2))
-    _end(account, b, ts(2026, 10, 10, 12), "cancellation_requested")
+    _end(
+        account,
+        b,
+        ts(2026, 10, 10, 12),
+        "cancellation_requested",
+        cancellation_feedback="too_expensive",
+        cancellation_comment="Budget <cuts>",
+    )
     _, c, c_item = account.simple(20000, ts(2026, 9, 1), until)
     _prorated_switch(account, c, c_item, 20000, 15000, 15)
     account.simple(8000, ts(2026, 10, 5, 9), until)  # D
@@ -105,7 +113,24 @@ def october() -> Computed:
         canceled_at=ts(2026, 10, 25, 16),
     )
     history = inputs_from_rows(account.tables())
-    return compute(history, currency="usd", tz="UTC", as_of=at(2026, 11, 5), rate=no_rates)
+    computed = compute(history, currency="usd", tz="UTC", as_of=at(2026, 11, 5), rate=no_rates)
+    return computed, history
+
+
+@pytest.fixture(scope="module")
+def october(october_and_history: tuple[Computed, AccountHistory]) -> Computed:
+    return october_and_history[0]
+
+
+def test_churned_customers_carry_reason_and_feedback(
+    october_and_history: tuple[Computed, AccountHistory],
+) -> None:
+    computed, history = october_and_history
+    churned = churned_customers(computed, history, *OCT)
+    assert [(c.date, c.mrr, c.reason, c.feedback, c.comment) for c in churned] == [
+        (date(2026, 10, 10), 5000, "voluntary", "too_expensive", "Budget <cuts>"),
+        (date(2026, 10, 20), 4000, "involuntary", None, None),
+    ]
 
 
 def test_period_levels_and_movements(october: Computed) -> None:

@@ -2,20 +2,31 @@
 
 Rows in (:func:`inputs_from_rows`), one computation (:func:`compute`), then readers: the KPIs of a
 period (:func:`period_kpis`), a daily or monthly series (:func:`series`), cohorts
-(:func:`cohorts`), the ``--json`` document (:func:`metrics_json`) and the rows of the derived
+(:func:`cohorts`), churned customers with their feedback (:func:`churned_customers`), the
+``--json`` document (:func:`metrics_json`) and the rows of the derived
 tables (:func:`mrr_movement_rows`, :func:`daily_metrics_rows`). Nothing here does I/O or reads the
 clock; see shared/METRICS.md for every definition.
 """
 
 from stripe_kpi.metrics.compute import Computed, compute, compute_customers
 from stripe_kpi.metrics.fx import ExchangeRateError, RateFn, ecb_rates
-from stripe_kpi.metrics.inputs import AccountHistory, inputs_from_rows
-from stripe_kpi.metrics.kpis import PeriodKpis, SeriesPoint, cohorts, period_kpis, series
+from stripe_kpi.metrics.inputs import COLUMNS, AccountHistory, inputs_from_rows
+from stripe_kpi.metrics.kpis import (
+    ChurnedCustomer,
+    PeriodKpis,
+    SeriesPoint,
+    churned_customers,
+    cohorts,
+    period_kpis,
+    series,
+)
 from stripe_kpi.metrics.movements import CustomerResult, Movement
 from stripe_kpi.metrics.report_json import daily_metrics_rows, metrics_json, mrr_movement_rows
 
 __all__ = [
+    "COLUMNS",
     "AccountHistory",
+    "ChurnedCustomer",
     "Computed",
     "CustomerResult",
     "ExchangeRateError",
@@ -23,6 +34,7 @@ __all__ = [
     "PeriodKpis",
     "RateFn",
     "SeriesPoint",
+    "churned_customers",
     "cohorts",
     "compute",
     "compute_customers",

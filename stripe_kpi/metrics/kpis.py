@@ -16,6 +16,7 @@ from typing import Literal
 from stripe_kpi.metrics.calendar import month_end, month_start, next_month
 from stripe_kpi.metrics.compute import Computed
 from stripe_kpi.metrics.ledger import Ledger
+from stripe_kpi.metrics.records import AccountHistory
 
 Granularity = Literal["day", "month"]
 _ONE = Decimal(1)
@@ -294,3 +295,41 @@ def _month_ends(start: date, last: date) -> list[date]:
         ends.append(min(month_end(month), last))
         month = next_month(month)
     return ends
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnedCustomer:
+    """A customer lost on ``date``: the MRR they had, why, and what they said when they left
+    (``cancellation_details`` of the subscription whose end decided the reason)."""
+
+    date: date
+    customer_id: str
+    mrr: int
+    reason: str
+    subscription_id: str
+    feedback: str | None
+    comment: str | None
+
+
+def churned_customers(
+    computed: Computed, history: AccountHistory, first: date, last: date
+) -> list[ChurnedCustomer]:
+    """Every churn in ``first``…``last``, for the report (which shows feedback and comments)."""
+    found = []
+    for movement in computed.movements(first, last):
+        if movement.type != "churn":
+            continue
+        sub_id = movement.subscription_ids[0]
+        sub = history.subscriptions.get(sub_id)
+        found.append(
+            ChurnedCustomer(
+                date=date.fromordinal(movement.day),
+                customer_id=movement.customer_id,
+                mrr=-movement.amount,
+                reason=movement.churn_reason or "voluntary",
+                subscription_id=sub_id,
+                feedback=None if sub is None else sub.cancellation_feedback,
+                comment=None if sub is None else sub.cancellation_comment,
+            )
+        )
+    return found

@@ -31,7 +31,8 @@ class Movement(NamedTuple):
 
     When exchange rates move too, the day has an ``fx`` row first (``mrr_before`` → old amounts at
     the new rates) and then the movement proper (→ ``mrr_after``), so each row's ``amount`` is its
-    ``mrr_after − mrr_before``.
+    ``mrr_after − mrr_before``. ``subscription_ids`` are the subscriptions whose MRR moved, sorted,
+    except that a churn lists first the one whose reason it takes (METRICS.md §3).
     """
 
     day: int
@@ -184,8 +185,11 @@ class _Walker:
         for index in changed:
             self.prev_comps[index] = self.comps[index]
 
-    def _ids(self, indexes: list[int]) -> tuple[str, ...]:
-        return tuple(sorted(self.histories[i].subscription.id for i in indexes))
+    def _ids(self, indexes: list[int], first: int | None = None) -> tuple[str, ...]:
+        ids = sorted(self.histories[i].subscription.id for i in indexes if i != first)
+        if first is not None:
+            ids.insert(0, self.histories[first].subscription.id)
+        return tuple(ids)
 
     def _classify(
         self,
@@ -204,7 +208,7 @@ class _Walker:
         elif before > 0 and after == 0:
             ending = max(moved, key=lambda i: (old_values[i], self.histories[i].subscription.id))
             reason = churn_reason(self.histories[ending], day_end)
-            self._add(day, "churn", before, after, moved, reason)
+            self._add(day, "churn", before, after, moved, reason, ending)
         elif before > 0:
             fx_total, fx_subs, own_subs = 0, [], []
             for i in changed:
@@ -243,11 +247,11 @@ class _Walker:
         after: int,
         subs: list[int],
         reason: str | None = None,
+        deciding: int | None = None,
     ) -> None:
+        ids = self._ids(subs, deciding)
         self.movements.append(
-            Movement(
-                day, self.customer_id, kind, after - before, before, after, reason, self._ids(subs)
-            )
+            Movement(day, self.customer_id, kind, after - before, before, after, reason, ids)
         )
 
     def result(self) -> CustomerResult:
