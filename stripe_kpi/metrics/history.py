@@ -80,7 +80,9 @@ def components_at(
     across the items, as Stripe spreads an invoice-level amount over its lines.
 
     ``linked`` are discounts recorded on the subscription (or one item) that apply within their
-    window whatever the lines say (see :func:`linked_discounts`).
+    window whatever the lines say (see :func:`linked_discounts`). A fixed amount off recorded on
+    one item is also taken once from the subscription's total (Stripe caps it at the item; the
+    difference only shows when it exceeds that item's amount).
     """
     discounts = catalog.discounts
     ordered = sorted(items.values(), key=lambda s: s.item_id)

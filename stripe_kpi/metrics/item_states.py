@@ -274,6 +274,8 @@ def _snapshot_assertions(
         keep = frozenset(i.id for i in snap.items) if snap.items_complete else None
         out.append((snap.created, _EVENT, snap.event_id, _EVENT, (items, keep)))
     now = max(latest, sub.start_date)
+    # A customer's own coupon applies to a subscription that has none of its own (Stripe's rule);
+    # for the past, the lines show where it applied.
     own = sub.discount_ids or catalog.customer_discounts.get(sub.customer_id, ())
     live = [i for i in records.items if not i.deleted]
     entries = [

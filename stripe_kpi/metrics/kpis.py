@@ -112,7 +112,13 @@ def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:
 
 
 def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
-    """The KPIs of one period (see :class:`PeriodKpis`)."""
+    """The KPIs of one period (see :class:`PeriodKpis`).
+
+    Customer churn rate: churn movements in the period ÷ paying customers at its start (§6: the
+    denominator is "active at start", not "+ new in period"); a customer who joins and leaves
+    within the period counts in the numerator, as in Baremetrics. Churned MRR is reported as the
+    positive MRR those customers had (the ``churn`` movement is its negative).
+    """
     if last < first:
         raise ValueError("the period ends before it starts")
     ledger = computed.ledger

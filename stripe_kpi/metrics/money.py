@@ -76,8 +76,9 @@ def price_amount(
 
     per_unit: unit × quantity, after ``transform_quantity`` (package pricing: quantity ÷ divide_by,
     rounded up or down, then × unit). tiered ``volume``: the whole quantity at the tier it falls in
-    (unit × quantity + that tier's flat amount). tiered ``graduated``: each tier charges the units
-    that fall inside it, plus its flat amount when it has any units. A price with
+    (unit × quantity + that tier's flat amount, so quantity 0 pays the first tier's flat amount).
+    tiered ``graduated``: each tier charges the units that fall inside it, plus its flat amount
+    when it has any units. A price with
     ``currency_options`` charges the option of the subscription's ``currency``.
     """
     q = Decimal(1 if quantity is None else quantity)

@@ -46,7 +46,13 @@ class Movement(NamedTuple):
 
 
 class TrialOutcome(NamedTuple):
-    """A trial that ended on ``day``; ``converted``: its subscription had MRR at that day's end."""
+    """A trial that ended on ``day``; ``converted``: its subscription had MRR at that day's end.
+
+    "Became paying" is read with the MRR rules: the subscription counts MRR at the end of the day
+    its trial ended. A first payment that fails leaves it ``past_due``, which counts, so that trial
+    converted (and a later dunning end is an involuntary churn); a trial canceled early ended when
+    it was canceled, not converted.
+    """
 
     subscription_id: str
     day: int
@@ -200,6 +206,14 @@ class _Walker:
         changed: list[int],
         old_values: list[int],
     ) -> None:
+        """Classify one day's change (METRICS.md §2).
+
+        "Paid before" is read as: ended some earlier day with MRR > 0. A customer whose only past
+        was a trial that never converted, or a one-off invoice, is ``new`` when they first pay; a
+        customer who comes back after any gap is a ``reactivation`` (no window, as §6 says). The
+        sign of the movement in the customer's own currency decides expansion or contraction;
+        what exchange rates alone did is ``fx``, never either of them.
+        """
         moved = [i for i in changed if self.values[i] != old_values[i]]
         new = self.values
         if before == 0 and after > 0:
