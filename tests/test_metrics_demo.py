@@ -15,7 +15,7 @@ import pytest
 from currency_converter import CurrencyConverter
 
 from stripe_kpi.metrics import compute, ecb_rates, inputs_from_rows, metrics_json
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.simulator.saas import generate_account
 from tests.metrics_scripts import stored_rows
 from tests.test_metrics_properties import check_identities

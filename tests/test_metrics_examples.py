@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from stripe_kpi.metrics import compute, inputs_from_rows, period_kpis
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.report_json import metrics_json
 from tests.metrics_factories import Account, at, no_rates, period_after, prorate, ts
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from stripe_kpi.metrics import compute, inputs_from_rows, period_kpis
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from tests.metrics_factories import Account, at, no_rates, period_after, ts
 
 

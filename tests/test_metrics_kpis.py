@@ -35,7 +35,7 @@ from stripe_kpi.metrics import (
     period_kpis,
     series,
 )
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.inputs import AccountHistory
 from stripe_kpi.metrics.kpis import churned_customers
 from tests.metrics_factories import Account, at, no_rates, prorate, ts

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stripe_kpi.metrics import compute, compute_customers, inputs_from_rows
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from tests.metrics_scripts import DAYS, START, eur_rates, play, scripts
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

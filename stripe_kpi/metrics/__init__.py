@@ -8,7 +8,7 @@ tables (:func:`mrr_movement_rows`, :func:`daily_metrics_rows`). Nothing here doe
 clock; see shared/METRICS.md for every definition.
 """
 
-from stripe_kpi.metrics.compute import Computed, compute, compute_customers
+from stripe_kpi.metrics.computation import Computed, compute, compute_customers
 from stripe_kpi.metrics.fx import ExchangeRateError, RateFn, ecb_rates
 from stripe_kpi.metrics.inputs import COLUMNS, AccountHistory, inputs_from_rows
 from stripe_kpi.metrics.kpis import (

@@ -1,6 +1,6 @@
 """The KPIs of METRICS.md §4 for a period, a daily or monthly series, and monthly cohorts.
 
-Everything here reads a :class:`~stripe_kpi.metrics.compute.Computed`; money stays in reporting
+Everything here reads a :class:`~stripe_kpi.metrics.computation.Computed`; money stays in reporting
 minor units (``int``), ratios are exact ``Decimal`` fractions, and a ratio whose denominator is
 zero is ``None`` (never 0, never an error).
 """
@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Literal
 
 from stripe_kpi.metrics.calendar import month_end, month_start, next_month
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.records import AccountHistory
 

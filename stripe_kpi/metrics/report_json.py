@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from stripe_kpi.metrics.compute import Computed
+from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.kpis import (
     ChurnSplit,
     Granularity,
