@@ -221,5 +221,6 @@ def _ended_unpaid(sub: Subscription, invoices: Sequence[Invoice]) -> bool:
     if latest.paid_at is not None and latest.paid_at <= ended:
         return False
     if latest.status == "paid" and latest.paid_at is None:
-        return False
-    return not (latest.status == "void" and (latest.voided_at or ended + 1) < ended)
+        return False  # paid, we do not know when: give it the benefit of the doubt
+    voided_before = latest.voided_at is not None and latest.voided_at < ended
+    return not (latest.status == "void" and voided_before)
