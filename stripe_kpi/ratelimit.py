@@ -103,10 +103,14 @@ class _Budget:
 
     def ready_at(self, now: float) -> float:
         self._refresh(now)
-        return max(now, self.tat - (self.burst - 1) * self.interval())
+        return max(now, self.slot())
 
-    def consume(self, now: float) -> None:
-        self.tat = max(self.tat, now) + self.interval()
+    def slot(self) -> float:
+        """The earliest instant the next request may go, however far in the past."""
+        return self.tat - (self.burst - 1) * self.interval()
+
+    def consume(self, at: float) -> None:
+        self.tat = max(self.tat, at) + self.interval()
 
     def cut(self, now: float) -> None:
         """Slow down once per ``cut_interval``: the requests in flight when the server started
@@ -172,8 +176,14 @@ class RateLimiter:
         return budget
 
     def acquire(self, endpoint: str = "") -> float:
-        """Block until a request to ``endpoint`` may go out; return the seconds spent waiting."""
+        """Block until a request to ``endpoint`` may go out; return the seconds spent waiting.
+
+        A thread that slept until its slot and woke late (the GIL, a busy machine) is charged at
+        the slot it slept for, not at the late instant: otherwise every late wake-up would push
+        the whole schedule back, and a busy client would pace itself well under its budget.
+        """
         waited = 0.0
+        planned: float | None = None
         while True:
             with self._lock:
                 now = self._clock()
@@ -183,9 +193,13 @@ class RateLimiter:
                     budgets.append(endpoint_budget)
                 ready = max(budget.ready_at(now) for budget in budgets)
                 if ready <= now + _EPSILON:
+                    at = now
+                    if planned is not None:  # charge the slot slept for, not the late wake-up
+                        at = max(min(now, planned), *(budget.slot() for budget in budgets))
                     for budget in budgets:
-                        budget.consume(now)
+                        budget.consume(at)
                     return waited
+            planned = ready
             delay = ready - now
             self._sleep(delay)
             waited += delay

@@ -280,3 +280,21 @@ def test_threads_together_respect_the_overall_and_endpoint_budgets() -> None:
         times.sort()
         assert len(times) == 100
         assert min(b - a for a, b in itertools.pairwise(times)) >= 0.04 - 1e-9
+
+
+class OversleepingClock(FakeClock):
+    """A busy machine: every sleep lasts 30% longer than asked."""
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds * 1.3)
+
+
+def test_late_wake_ups_do_not_push_the_schedule_back() -> None:
+    """At 25/s the n-th request's slot is n × 40 ms; a thread that wakes 30% late is charged at
+    its slot, so 101 requests still end at slot 100 (4.0 s) plus one wake-up's lateness, not
+    near 100 × 52 ms = 5.2 s. The lateness settles at L = 0.3 × (40 ms − L), L = 12/1.3 ms."""
+    clock = OversleepingClock()
+    limiter = limiter_on(clock, 25.0)
+    times = grant_times(limiter, clock, [""] * 101)
+    assert times[-1] == pytest.approx(4.0 + 0.012 / 1.3, abs=1e-9)
+    assert all(b - a <= 0.052 + 1e-9 for a, b in itertools.pairwise(times))
