@@ -9,7 +9,7 @@ account's load fast.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,21 +28,8 @@ from stripe_kpi.metrics import (
     inputs_from_rows,
     mrr_movement_rows,
 )
+from stripe_kpi.metrics.inputs import COLUMNS
 
-#: Tables whose raw JSON the metrics read (currency options, coupon scope, event payloads).
-_WITH_RAW = {"price", "coupon", "tax_rate"}
-_TABLES = (
-    "customer",
-    "price",
-    "coupon",
-    "tax_rate",
-    "discount",
-    "subscription",
-    "subscription_item",
-    "invoice",
-    "invoice_line",
-    "event",
-)
 _CHUNK = 20_000
 
 
@@ -50,32 +37,35 @@ def _table(name: str) -> Table:
     return SQLModel.metadata.tables[name]
 
 
-def _rows(session: Session, name: str, customer_ids: Collection[str] | None) -> list[dict]:
-    table = _table(name)
-    columns = [c for c in table.columns if c.name != "raw" or name in _WITH_RAW]
-    query = select(*columns)
-    if name == "event":
-        query = select(*table.columns).where(table.c.type.like("customer.subscription.%"))
-    if customer_ids is not None:
-        query = _restrict(query, name, table, customer_ids)
-    result = session.execute(query.execution_options(yield_per=_CHUNK))
-    return [dict(row._mapping) for row in result]
+class _Rows:
+    """One table's rows as value tuples in ``COLUMNS[name]`` order, queried when first read and
+    streamed: the metrics' adapter reads tuples twice as fast as mappings, nothing else is
+    selected, and the tables are read one after the other."""
+
+    def __init__(self, session: Session, name: str, customer_ids: Collection[str] | None):
+        table = _table(name)
+        query = select(*(table.c[column] for column in COLUMNS[name]))
+        if name == "event":
+            query = query.where(table.c.type.like("customer.subscription.%"))
+        if customer_ids is not None:
+            query = _restrict(query, name, table, customer_ids)
+        self.session, self.query = session, query.execution_options(yield_per=_CHUNK)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.session.execute(self.query))  # a Row is a tuple
 
 
 def _restrict(query: Any, name: str, table: Table, customer_ids: Collection[str]) -> Any:
     """Only what belongs to ``customer_ids`` (account-wide tables are loaded whole)."""
-    subscription = _table("subscription")
-    invoice = _table("invoice")
+    subscription, invoice = _table("subscription"), _table("invoice")
     ids = list(customer_ids)
     subs_of = select(subscription.c.id).where(subscription.c.customer_id.in_(ids))
-    if name in ("customer",):
+    if name == "customer":
         return query.where(table.c.id.in_(ids))
-    if name == "subscription":
+    if name in ("subscription", "invoice"):
         return query.where(table.c.customer_id.in_(ids))
     if name == "subscription_item":
         return query.where(table.c.subscription_id.in_(subs_of))
-    if name == "invoice":
-        return query.where(table.c.customer_id.in_(ids))
     if name == "invoice_line":
         return query.where(
             table.c.invoice_id.in_(select(invoice.c.id).where(invoice.c.customer_id.in_(ids)))
@@ -89,8 +79,7 @@ def load_history(engine: Engine, customer_ids: Collection[str] | None = None) ->
     """Every record the metrics read (or only those of ``customer_ids``, plus account-wide
     prices, coupons, discounts and tax rates)."""
     with Session(engine) as session:
-        tables = {name: _rows(session, name, customer_ids) for name in _TABLES}
-    return inputs_from_rows(tables)
+        return inputs_from_rows({name: _Rows(session, name, customer_ids) for name in COLUMNS})
 
 
 def compute_account(
