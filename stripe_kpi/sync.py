@@ -76,6 +76,8 @@ class SyncReport:
     requests: int = 0
     seconds: float = 0.0
     full_reason: str | None = None
+    #: Customers whose rows an incremental sync changed: the derived tables need only them.
+    touched_customers: set[str] = field(default_factory=set)
 
     @property
     def total(self) -> int:
@@ -358,6 +360,7 @@ def apply_events(
     concurrency: int,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    touched: set[str] | None = None,
 ) -> int:
     """Apply every event newer than ``cursor``, oldest first; returns how many.
 
@@ -371,7 +374,7 @@ def apply_events(
         events = _events_since(client, int(cursor.get("created", 0)))
         for start in range(0, len(events), 100):
             chunk = events[start : start + 100]
-            _apply_event_page(engine, client, chunk, concurrency)
+            _apply_event_page(engine, client, chunk, concurrency, touched)
             applied += len(chunk)
             if progress:
                 progress("events", len(chunk))
@@ -385,7 +388,7 @@ def apply_events(
         events = list(reversed(page["data"]))
         if not events:
             return applied
-        cursor = _apply_event_page(engine, client, events, concurrency)
+        cursor = _apply_event_page(engine, client, events, concurrency, touched)
         applied += len(events)
         if progress:
             progress("events", len(events))
@@ -406,16 +409,30 @@ def _events_since(client: StripeApi, created: int) -> list[dict[str, Any]]:
 
 
 def _apply_event_page(
-    engine: Engine, client: StripeApi, events: list[dict[str, Any]], concurrency: int
+    engine: Engine,
+    client: StripeApi,
+    events: list[dict[str, Any]],
+    concurrency: int,
+    touched: set[str] | None = None,
 ) -> dict[str, Any]:
     """Re-fetch what these events touched, then commit rows, events and the new cursor."""
     rows = _rows_for_events(client, events, concurrency)
+    if touched is not None:
+        touched |= customers_in(rows)
     newest = events[-1]
     cursor = {"id": newest["id"], "created": newest["created"]}
     with session_scope(engine) as session:
         upsert_rows(session, rows)
         _set_state(session, EVENTS_KEY, cursor)
     return cursor
+
+
+def customers_in(rows: mapping.Rows) -> set[str]:
+    """The customers a batch of rows belongs to."""
+    found = {row["id"] for row in rows.get("customer", [])}
+    for table in ("subscription", "invoice", "discount"):
+        found |= {row["customer_id"] for row in rows.get(table, []) if row.get("customer_id")}
+    return found
 
 
 def _rows_for_events(
@@ -539,7 +556,9 @@ def sync(
         try:
             reason = _full_reason(engine, full, now)
             if reason is None:
-                report.events = _incremental(engine, client, concurrency, progress, stop)
+                report.events = _incremental(
+                    engine, client, concurrency, progress, stop, report.touched_customers
+                )
                 if report.events < 0:
                     reason = "Stripe no longer has the events after our cursor"
             if reason is not None:
@@ -584,13 +603,20 @@ def _incremental(
     concurrency: int,
     progress: Progress | None,
     stop: threading.Event | None = None,
+    touched: set[str] | None = None,
 ) -> int:
     """Apply events since the cursor; -1 when Stripe no longer knows the cursor's event."""
     with Session(engine) as session:
         cursor = _state(session, EVENTS_KEY) or {}
     try:
         return apply_events(
-            engine, client, cursor, concurrency=concurrency, progress=progress, stop=stop
+            engine,
+            client,
+            cursor,
+            concurrency=concurrency,
+            progress=progress,
+            stop=stop,
+            touched=touched,
         )
     except StripeAccessError as exc:
         if getattr(exc.__cause__, "http_status", None) in (400, 404) and cursor.get("id"):

@@ -134,6 +134,12 @@ def test_incremental_sync_equals_a_fresh_full_sync(tmp_path) -> None:
             report = sync(incremental, client, now=server.data.now, concurrency=4)
         assert report.mode == "incremental"
         assert report.events > 0
+        # The derived tables need only the customers whose rows changed: Larry, the upgraded
+        # and the cancelling customer, and those renewed during the week (never all of them).
+        assert {newcomer["id"], active[0]["customer"], active[1]["customer"]} <= (
+            report.touched_customers
+        )
+        assert len(report.touched_customers) < len(account.customers)
         fresh = open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
         with fast_client(server) as client:
             sync(fresh, client, now=server.data.now, concurrency=4)
