@@ -269,3 +269,29 @@ def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer
     assert report.full_reason == "resuming an interrupted backfill"
     assert dump(engine) == clean
     engine.dispose()
+
+
+def test_a_cursor_older_than_stripes_retention_means_a_full_resync(
+    sqlite_url: str, server: SimulatorServer
+) -> None:
+    engine = open_database(sqlite_url)
+    with fast_client(server) as client:
+        sync(engine, client, now=server.data.now, concurrency=4)
+        month_later = server.data.now + EVENT_RETENTION_SECONDS + 3600
+        report = sync(engine, client, now=month_later, concurrency=4)
+    assert report.mode == "full"
+    assert report.full_reason == "the last sync is older than the 30 days of events Stripe keeps"
+    engine.dispose()
+
+
+def test_a_cursor_stripe_no_longer_knows_means_a_full_resync(tmp_path) -> None:
+    first, second = small_account(customers=5, seed=1), small_account(customers=5, seed=2)
+    with SimulatorServer(first.snapshot()) as server:
+        engine = open_database(f"sqlite:///{tmp_path / 'k.db'}")
+        with fast_client(server) as client:
+            sync(engine, client, now=server.data.now, concurrency=2)
+            server.set_data(second.snapshot())  # the cursor's event is not in this account
+            report = sync(engine, client, now=server.data.now, concurrency=2)
+        assert report.mode == "full"
+        assert report.full_reason == "Stripe no longer has the events after our cursor"
+        engine.dispose()
