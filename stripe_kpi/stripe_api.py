@@ -273,8 +273,15 @@ class StripeApi:
         self._jitter = jitter
         self._local = threading.local()
         self._requests = 0
+        self._round_trip = 0.25
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+
+    @property
+    def round_trip(self) -> float:
+        """Seconds a request takes on the wire and at the server (a moving average, limiter
+        waits excluded): with the rate, it says how many requests must be in flight."""
+        return self._round_trip
 
     @property
     def request_count(self) -> int:
@@ -354,7 +361,9 @@ class StripeApi:
             with self._sessions_lock:
                 self._requests += 1
             try:
+                sent = time.monotonic()
                 body = self._fetch(path, dict(params or {}))
+                self._round_trip = 0.9 * self._round_trip + 0.1 * (time.monotonic() - sent)
             except stripe.StripeError as err:
                 status = err.http_status
                 if status == 429:

@@ -19,6 +19,7 @@ import math
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from stripe_kpi import mapping
 from stripe_kpi.db import session_scope, upsert_rows
 from stripe_kpi.errors import StripeAccessError, StripeKpiError
 from stripe_kpi.models import SyncRun, SyncState
-from stripe_kpi.stripe_api import StripeApi
+from stripe_kpi.stripe_api import StripeApi, endpoint_key
 from stripe_kpi.sync_lock import sync_lock
 from stripe_kpi.sync_windows import STRIPE_EPOCH, Window, initial_windows, next_windows
 
@@ -230,6 +231,15 @@ def fetch_window(
     return PageWrite(rows_for_objects(client, data), done=window, more=more), len(data)
 
 
+#: Which list gets a free thread first: the lists that take longest (most pages) go first, so
+#: the longest one never waits behind short ones and the backfill ends when it does.
+PRIORITY = ("invoices", "events", "subscriptions", "customers", "prices", "products")
+
+
+def _priority(window: Window) -> int:
+    return PRIORITY.index(window.kind) if window.kind in PRIORITY else len(PRIORITY)
+
+
 def run_backfill(
     engine: Engine,
     client: StripeApi,
@@ -243,31 +253,28 @@ def run_backfill(
     then the pages in flight are written and ``SyncInterrupted`` says the rest waits)."""
     counts: dict[str, int] = dict.fromkeys(LISTS, 0)
     writer = Writer(engine, max_queued=max(4, 2 * concurrency))
-    pending = list(windows)
+    pending = sorted(windows, key=_priority, reverse=True)  # pop() takes the first priority
     in_flight: dict[Future[tuple[PageWrite, int]], Window] = {}
+    walks: Counter[str] = Counter(w.kind for w in windows)
 
-    round_trip = [0.25]  # seconds per page fetched, a moving average
-
-    def want_more_walks() -> bool:
-        """Split a walk only while there are fewer walks than the rate limit can keep busy
-        (requests/s × seconds per request, with a margin): splitting more buys no speed and
-        costs a partly filled page at the end of each walk."""
-        busy = client.limiter.current_rate() * round_trip[0] * 1.5
-        return len(pending) + len(in_flight) < min(concurrency, max(2, math.ceil(busy)))
+    def want_more_walks(kind: str) -> bool:
+        """Split a walk only while its list has fewer walks than its endpoint's rate limit can
+        keep busy (requests/s × seconds per request, with a margin): splitting more buys no
+        speed, costs a partly filled page at the end of each walk, and holds threads that other
+        lists could use."""
+        rate = client.limiter.current_rate(endpoint_key(LISTS[kind][0]))
+        busy = math.ceil(rate * client.round_trip * 1.5)
+        return walks[kind] < min(concurrency, max(2, busy))
 
     def timed_fetch(window: Window) -> tuple[PageWrite, int]:
-        started = time.monotonic()
-        result = fetch_window(client, window, want_more_walks)
-        round_trip[0] = 0.8 * round_trip[0] + 0.2 * (time.monotonic() - started)
-        return result
+        return fetch_window(client, window, lambda: want_more_walks(window.kind))
 
     try:
         with ThreadPoolExecutor(concurrency, thread_name_prefix="stripe-kpi-fetch") as pool:
             while (pending and not _stopping(stop)) or in_flight:
                 while pending and len(in_flight) < concurrency and not _stopping(stop):
                     window = pending.pop()
-                    future = pool.submit(timed_fetch, window)
-                    in_flight[future] = window
+                    in_flight[pool.submit(timed_fetch, window)] = window
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     window = in_flight.pop(future)
@@ -278,7 +285,10 @@ def run_backfill(
                             other.cancel()
                         raise
                     writer.put(write)
-                    pending.extend(write.more)
+                    walks[window.kind] += len(write.more) - 1
+                    if write.more:
+                        pending.extend(write.more)
+                        pending.sort(key=_priority, reverse=True)
                     counts[window.kind] += n
                     if progress:
                         progress(window.kind, n)

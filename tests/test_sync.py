@@ -183,6 +183,10 @@ class DyingClient:
         return self.inner.limiter
 
     @property
+    def round_trip(self) -> float:
+        return self.inner.round_trip
+
+    @property
     def request_count(self) -> int:
         return self.calls
 
