@@ -8,7 +8,7 @@ tables (:func:`mrr_movement_rows`, :func:`daily_metrics_rows`). Nothing here doe
 clock; see shared/METRICS.md for every definition.
 """
 
-from stripe_kpi.metrics.computation import Computed, compute, compute_customers
+from stripe_kpi.metrics.computation import Computed, compute, compute_customers, horizons
 from stripe_kpi.metrics.fx import ExchangeRateError, RateFn, ecb_rates
 from stripe_kpi.metrics.inputs import COLUMNS, AccountHistory, inputs_from_rows
 from stripe_kpi.metrics.kpis import (
@@ -40,6 +40,7 @@ __all__ = [
     "compute_customers",
     "daily_metrics_rows",
     "ecb_rates",
+    "horizons",
     "inputs_from_rows",
     "metrics_json",
     "mrr_movement_rows",

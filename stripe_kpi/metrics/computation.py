@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
-from stripe_kpi.metrics.catalog import Catalog
+from stripe_kpi.metrics.catalog import Catalog, discount_terms
 from stripe_kpi.metrics.fx import Converter, RateFn
 from stripe_kpi.metrics.history import SubscriptionRecords, subscription_history
 from stripe_kpi.metrics.ledger import Ledger
@@ -47,6 +47,15 @@ class Computed:
         """The first day anything happened (None for an account without MRR)."""
         day = self.ledger.first_day()
         return None if day is None else date.fromordinal(day)
+
+    @classmethod
+    def of(
+        cls, results: Mapping[str, CustomerResult], *, currency: str, tz: str, as_of: datetime
+    ) -> Computed:
+        """The account made of these customers' results (computed by :func:`compute_customers`
+        with the same ``currency``, ``tz`` and ``as_of``, perhaps in several parts)."""
+        last_day = date.fromordinal(LocalCalendar(tz).day_of(int(as_of.timestamp())))
+        return cls(currency.lower(), tz, as_of, last_day, results, Ledger(results.values()))
 
     def with_customers(
         self, results: Mapping[str, CustomerResult], removed: Iterable[str] = ()
@@ -86,9 +95,7 @@ def compute(
     zone (``STRIPE_KPI_TIMEZONE``), ``rate`` the exchange-rate source (see :mod:`.fx`).
     """
     results = compute_customers(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
-    calendar = LocalCalendar(tz)
-    last_day = date.fromordinal(calendar.day_of(int(as_of.timestamp())))
-    return Computed(currency.lower(), tz, as_of, last_day, results, Ledger(results.values()))
+    return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
 
 
 def compute_customers(
@@ -127,6 +134,99 @@ def compute_customers(
             ]
             results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
     return results
+
+
+def horizons(
+    history: AccountHistory, until: int, customer_ids: Collection[str] | None = None
+) -> dict[str, int | None]:
+    """For each customer :func:`compute_customers` returns: the first instant after ``until``
+    found in their records (None: nothing lies ahead).
+
+    A customer's result depends on ``until`` only through which instants of their own records
+    (their subscriptions, items, invoices, lines, kept events, discounts and a repeating
+    discount's end) lie at or before it: a trial that ends, a scheduled cancellation, a coupon
+    that runs out, a metered period that closes. So a result computed at ``until`` still holds at
+    any later instant short of the horizon, and a store that kept it recomputes only the customers
+    whose horizon has passed (and those a sync changed). Every instant counts, whether or not it
+    changes anything: a horizon may come early, never late.
+    """
+    wanted = None if customer_ids is None else set(customer_ids)
+    owner = {
+        sub.id: sub.customer_id
+        for sub in history.subscriptions.values()
+        if wanted is None or sub.customer_id in wanted
+    }
+    found: dict[str, int | None] = dict.fromkeys(owner.values())
+
+    def note(customer: str | None, *instants: int | None) -> None:
+        if customer not in found:
+            return
+        ahead = [t for t in instants if t is not None and t > until]
+        if ahead:
+            current = found[customer]
+            found[customer] = min(ahead) if current is None else min(current, *ahead)
+
+    for sub in history.subscriptions.values():
+        if sub.id in owner:
+            note(
+                sub.customer_id,
+                sub.created,
+                sub.start_date,
+                sub.billing_cycle_anchor,
+                sub.trial_start,
+                sub.trial_end,
+                sub.cancel_at,
+                sub.canceled_at,
+                sub.ended_at,
+            )
+    for item in history.subscription_items.values():
+        if item.subscription_id in owner:
+            note(
+                owner[item.subscription_id],
+                item.created,
+                item.current_period_start,
+                item.current_period_end,
+            )
+    for snap in history.snapshots.values():
+        if snap.subscription_id in owner:
+            note(
+                owner[snap.subscription_id],
+                snap.created,
+                snap.cancel_at,
+                snap.canceled_at,
+                *(i.created for i in snap.items),
+                *(i.current_period_start for i in snap.items),
+            )
+    for discount in history.discounts.values():
+        customer = discount.customer_id or owner.get(discount.subscription_id or "")
+        coupon = history.coupons.get(discount.coupon_id or "")
+        terms = None if coupon is None else discount_terms(discount, coupon)
+        note(customer, discount.start, discount.end, terms and terms.end)
+    invoice_owner: dict[str, str] = {}
+    for invoice in history.invoices.values():
+        customer = invoice.customer_id or owner.get(invoice.subscription_id or "")
+        if customer in found:
+            invoice_owner[invoice.id] = customer  # type: ignore[assignment]
+            if (
+                invoice.created > until
+                or (invoice.finalized_at or 0) > until
+                or (invoice.paid_at or 0) > until
+                or (invoice.voided_at or 0) > until
+                or (invoice.marked_uncollectible_at or 0) > until
+            ):
+                note(
+                    customer,
+                    invoice.created,
+                    invoice.finalized_at,
+                    invoice.paid_at,
+                    invoice.voided_at,
+                    invoice.marked_uncollectible_at,
+                )
+    for line in history.invoice_lines.values():
+        if line.period_end > until or line.period_start > until:
+            customer = invoice_owner.get(line.invoice_id) or owner.get(line.subscription_id or "")
+            note(customer, line.period_start, line.period_end)
+    return found
 
 
 class _Index:

@@ -90,6 +90,15 @@ class Ledger:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def changes(self) -> dict[int, tuple[int, ...]]:
+        """The per-day changes, in :data:`COLUMNS` order, on the days where something changed.
+
+        A store that saved the account's daily figures applies these to them when a few
+        customers are recomputed (a ledger holding one customer's removal and another's
+        addition): a level's change shifts that day and every later one, a flow only its day.
+        """
+        return {day: tuple(row) for day, row in sorted(self._days.items()) if any(row)}
+
     def _freeze(self) -> list[int]:
         if self._sorted is None:
             days = sorted(d for d, row in self._days.items() if any(row))
