@@ -202,6 +202,28 @@ class Invoice(SQLModel, table=True):
     ``lines_complete`` is true once every line (past the 10 a list response embeds) is stored."""
 
     __tablename__ = "invoice"
+    __table_args__ = (
+        # Covers the columns the metrics read (``metrics.inputs.COLUMNS``), by customer: a row
+        # with its raw JSON fills pages of its own, and reading an account's million invoices
+        # (or one range of customers, in a worker) from this index is several times faster.
+        Index(
+            "ix_invoice_metrics",
+            "customer_id",
+            "id",
+            "currency",
+            "created",
+            "subscription_id",
+            "status",
+            "billing_reason",
+            "collection_method",
+            "amount_due",
+            "finalized_at",
+            "paid_at",
+            "voided_at",
+            "marked_uncollectible_at",
+            "lines_complete",
+        ),
+    )
 
     id: str = Field(primary_key=True)
     customer_id: str | None = Field(default=None, index=True)
@@ -237,6 +259,28 @@ class InvoiceLine(SQLModel, table=True):
     line's ``discount_amounts`` and ``taxes``; ``discount_amounts`` keeps the per-discount split."""
 
     __tablename__ = "invoice_line"
+    __table_args__ = (
+        # Covers the columns the metrics read, by invoice (see ``Invoice``).
+        Index(
+            "ix_invoice_line_metrics",
+            "invoice_id",
+            "id",
+            "amount",
+            "currency",
+            "period_start",
+            "period_end",
+            "position",
+            "parent_type",
+            "subscription_id",
+            "subscription_item_id",
+            "proration",
+            "price_id",
+            "quantity",
+            "discount_amount",
+            "discount_amounts",
+            "tax_inclusive_amount",
+        ),
+    )
 
     id: str = Field(primary_key=True)
     invoice_id: str = _parent("invoice")
@@ -353,6 +397,26 @@ class DailyMetrics(SQLModel, table=True):
     churned_mrr_voluntary: int = _money(nullable=False)
     churned_mrr_involuntary: int = _money(nullable=False)
     mrr_at_risk: int = _money(nullable=False)
+
+
+class CustomerResultRow(SQLModel, table=True):
+    """One customer's computed figures as the derived tables last counted them.
+
+    An incremental update (a sync touched a few customers) takes each touched customer's old
+    figures out of ``daily_metrics`` and adds the new ones; across processes there is no
+    computation left in memory to take them from, so they are kept here. ``result`` is compact
+    JSON: ``[mrr, at_risk, movements, trials]`` with days as ordinals (see ``metrics_store``).
+    ``first_day`` is the first day the customer counts in ``daily_metrics``; ``horizon`` the first
+    instant after the computation's ``as_of`` at which these figures could change with no sync
+    (a trial or a coupon ending, a scheduled cancellation): past it, the customer is recomputed.
+    """
+
+    __tablename__ = "customer_result"
+
+    customer_id: str = Field(primary_key=True)
+    first_day: str | None = Field(default=None, index=True)  # YYYY-MM-DD
+    horizon: int | None = _ts(index=True)
+    result: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class ReportDelivery(SQLModel, table=True):

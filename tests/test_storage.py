@@ -26,6 +26,7 @@ EXPECTED_TABLES = {
     "alembic_version",
     "coupon",
     "customer",
+    "customer_result",
     "daily_metrics",
     "discount",
     "event",
@@ -55,6 +56,67 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     assert diff == []
+
+
+def test_a_database_at_0001_upgrades_in_place(db_url: str) -> None:
+    """Revision 0002 adds ``customer_result`` and two covering indexes to a database in use:
+    every row already there stays as it was."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from stripe_kpi.db import alembic_config, make_engine
+
+    old = make_engine(db_url)
+    command.upgrade(alembic_config(old), "0001")
+    rows = mapping.rows_for(_subscription([("si_a", 5), ("si_b", 1)]))
+    mapping.merge_rows(rows, mapping.rows_for(_invoice(["il_1", "il_2"], has_more=False)))
+    with Session(old) as session:
+        upsert_rows(session, rows)
+        session.execute(
+            text(
+                "INSERT INTO daily_metrics VALUES "
+                "('2026-01-01', 'usd', 1000, 1, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
+            )
+        )
+        session.commit()
+    tables = sorted(inspect(old).get_table_names())
+    before = _dump(old, tables)
+    old.dispose()
+
+    engine = open_database(db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert _dump(engine, tables) == before
+        assert (len(before["invoice_line"]), len(before["daily_metrics"])) == (2, 1)
+        assert "customer_result" in inspect(engine).get_table_names()
+        indexes = {
+            i["name"] for t in ("invoice", "invoice_line") for i in inspect(engine).get_indexes(t)
+        }
+        assert {"ix_invoice_metrics", "ix_invoice_line_metrics"} <= indexes
+    finally:
+        engine.dispose()
+
+
+def test_the_metrics_indexes_cover_what_the_metrics_read() -> None:
+    """A column added to ``metrics.inputs.COLUMNS`` must join the covering index too, or every
+    invoice row is read from the table again (several times slower on a large account)."""
+    from stripe_kpi.metrics.inputs import COLUMNS
+
+    for table, name in (
+        ("invoice", "ix_invoice_metrics"),
+        ("invoice_line", "ix_invoice_line_metrics"),
+    ):
+        index = next(i for i in SQLModel.metadata.tables[table].indexes if i.name == name)
+        assert set(COLUMNS[table]) <= {column.name for column in index.columns}
+
+
+def _dump(engine: Engine, tables: list[str]) -> dict[str, list[tuple]]:
+    with engine.connect() as connection:
+        return {
+            table: sorted(tuple(row) for row in connection.execute(text(f"SELECT * FROM {table}")))
+            for table in tables
+            if table != "alembic_version"
+        }
 
 
 def test_open_twice_is_a_no_op(db_url: str) -> None:
