@@ -252,7 +252,9 @@ def run_backfill(
     """Page every pending window, splitting as it goes, until none is left (or ``stop`` is set:
     then the pages in flight are written and ``SyncInterrupted`` says the rest waits)."""
     counts: dict[str, int] = dict.fromkeys(LISTS, 0)
-    writer = Writer(engine, max_queued=max(4, 2 * concurrency))
+    # A short queue: a page waiting to be written holds its rows (about 1 MB of invoices), and
+    # a writer that falls behind should slow the fetchers, not grow the heap.
+    writer = Writer(engine, max_queued=16)
     pending = sorted(windows, key=_priority, reverse=True)  # pop() takes the first priority
     in_flight: dict[Future[tuple[PageWrite, int]], Window] = {}
     walks: Counter[str] = Counter(w.kind for w in windows)
