@@ -6,11 +6,12 @@ import threading
 from datetime import UTC, datetime
 
 from rich.console import Console
+from sqlalchemy import Engine
 
 from stripe_kpi.config import Settings
 from stripe_kpi.db import open_database
 from stripe_kpi.errors import InputError
-from stripe_kpi.metrics_store import compute_account, rebuild_derived_tables
+from stripe_kpi.metrics_store import recompute_derived_tables, update_derived_tables
 from stripe_kpi.progress import counting_progress
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
@@ -44,20 +45,42 @@ def run_sync_command(
         if rebuild and (report.mode == "full" or report.events):
             as_of = datetime.fromtimestamp(now, UTC) if now is not None else datetime.now(UTC)
             try:
-                computed = compute_account(
-                    engine, currency=settings.currency, tz=settings.timezone, as_of=as_of
-                )
+                line = derive_tables(engine, settings, report, as_of)
             except InputError:  # an account without customers yet: nothing to derive
                 return report
-            movements, days = rebuild_derived_tables(engine, computed)
-            console.print(
-                f"metrics: {movements:,} MRR movements over {days:,} days rebuilt "
-                "(tables mrr_movement, daily_metrics)",
-                highlight=False,
-            )
+            console.print(line, highlight=False)
     finally:
         engine.dispose()
     return report
+
+
+def derive_tables(engine: Engine, settings: Settings, report: SyncReport, as_of: datetime) -> str:
+    """Bring ``mrr_movement`` and ``daily_metrics`` up to date after a sync; the line that says
+    how. A full sync rebuilds them; an incremental one recomputes only the customers it touched
+    (``update_derived_tables`` falls back to a rebuild when it must, and says why)."""
+    tables = "(tables mrr_movement, daily_metrics)"
+    if report.mode == "full":
+        movements, days = recompute_derived_tables(
+            engine, currency=settings.currency, tz=settings.timezone, as_of=as_of
+        )
+        return f"metrics: {movements:,} MRR movements over {days:,} days rebuilt {tables}"
+    update = update_derived_tables(
+        engine,
+        report.touched_customers,
+        currency=settings.currency,
+        tz=settings.timezone,
+        as_of=as_of,
+    )
+    if update.full_reason is not None:
+        return (
+            f"metrics: {update.movements:,} MRR movements over {update.days:,} days rebuilt "
+            f"{tables}: {update.full_reason}"
+        )
+    customers = "customer" if update.customers == 1 else "customers"
+    return (
+        f"metrics: {update.customers:,} {customers} recomputed, {update.movements:,} MRR "
+        f"movements and {update.days:,} days updated in place {tables}"
+    )
 
 
 def summary_line(report: SyncReport) -> str:
