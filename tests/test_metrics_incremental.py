@@ -263,3 +263,28 @@ def test_customer_results_round_trip() -> None:
         (TrialOutcome("sub_1", 738999, True),),
     )
     assert decode_result("cus_1", encode_result(result)) == result
+
+
+def test_the_tables_hold_what_the_metrics_layer_computes(engine: Engine) -> None:
+    """The rows written in parts (per worker) are the metrics' own ``mrr_movement_rows`` and
+    ``daily_metrics_rows`` of the whole account."""
+    from stripe_kpi.metrics import daily_metrics_rows, mrr_movement_rows
+    from stripe_kpi.metrics_store import compute_account
+
+    account = _account(customers=40, seed=18)
+    _store(engine, _objects(account.snapshot()).values())
+    _rebuild(engine, END)
+    computed = compute_account(engine, currency="usd", tz=TZ, as_of=END, workers=1)
+    movement_columns = (
+        "date", "customer_id", "type", "amount", "mrr_before", "mrr_after", "currency",
+        "churn_reason", "subscription_ids",
+    )  # fmt: skip
+    expected_movements = sorted(
+        tuple(row[c] for c in movement_columns)
+        for row in mrr_movement_rows(computed.movements(), "usd")
+    )
+    tables = _tables(engine)
+    assert tables["mrr_movement"] == expected_movements
+    with engine.connect() as connection:
+        days = connection.execute(text("SELECT * FROM daily_metrics ORDER BY date"))
+        assert [dict(row._mapping) for row in days] == daily_metrics_rows(computed)

@@ -202,30 +202,32 @@ def horizons(
         coupon = history.coupons.get(discount.coupon_id or "")
         terms = None if coupon is None else discount_terms(discount, coupon)
         note(customer, discount.start, discount.end, terms and terms.end)
-    invoice_owner: dict[str, str] = {}
-    for invoice in history.invoices.values():
-        customer = invoice.customer_id or owner.get(invoice.subscription_id or "")
-        if customer in found:
-            invoice_owner[invoice.id] = customer  # type: ignore[assignment]
-            if (
-                invoice.created > until
-                or (invoice.finalized_at or 0) > until
-                or (invoice.paid_at or 0) > until
-                or (invoice.voided_at or 0) > until
-                or (invoice.marked_uncollectible_at or 0) > until
-            ):
-                note(
-                    customer,
-                    invoice.created,
-                    invoice.finalized_at,
-                    invoice.paid_at,
-                    invoice.voided_at,
-                    invoice.marked_uncollectible_at,
-                )
+    invoices = history.invoices
+    for invoice in invoices.values():  # a million of them: test the common case cheaply
+        if (
+            invoice.created > until
+            or (invoice.finalized_at or 0) > until
+            or (invoice.paid_at or 0) > until
+            or (invoice.voided_at or 0) > until
+            or (invoice.marked_uncollectible_at or 0) > until
+        ):
+            note(
+                invoice.customer_id or owner.get(invoice.subscription_id or ""),
+                invoice.created,
+                invoice.finalized_at,
+                invoice.paid_at,
+                invoice.voided_at,
+                invoice.marked_uncollectible_at,
+            )
     for line in history.invoice_lines.values():
         if line.period_end > until or line.period_start > until:
-            customer = invoice_owner.get(line.invoice_id) or owner.get(line.subscription_id or "")
-            note(customer, line.period_start, line.period_end)
+            invoice = invoices.get(line.invoice_id)
+            customer = invoice.customer_id if invoice is not None else None
+            note(
+                customer or owner.get(line.subscription_id or ""),
+                line.period_start,
+                line.period_end,
+            )
     return found
 
 

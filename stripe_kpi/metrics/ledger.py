@@ -9,7 +9,7 @@ contribution are exact inverses, which is what lets a sync recompute only the cu
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from stripe_kpi.metrics.movements import CustomerResult
 
@@ -50,6 +50,18 @@ class Ledger:
         self._prefix: list[list[int]] = []
         for result in results:
             self.add(result)
+
+    @classmethod
+    def from_changes(cls, parts: Iterable[Mapping[int, Sequence[int]]]) -> Ledger:
+        """The sum of ledgers given by their :meth:`changes` (customers computed apart, in
+        several processes): the same ledger as one built from all their results."""
+        ledger = cls()
+        for changes in parts:
+            for day, change in changes.items():
+                row = ledger._row(day)
+                for i, value in enumerate(change):
+                    row[i] += value
+        return ledger
 
     def copy(self) -> Ledger:
         other = Ledger()
