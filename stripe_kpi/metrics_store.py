@@ -284,10 +284,12 @@ def _compute_all(
     workers: int | None,
     rows: bool = False,
 ) -> list[Any]:
-    """What :func:`_compute` returns, for every customer: one entry per range of customers
-    computed in a worker process, or a single one. Raises InputError on an empty database."""
-    parts = _parts(engine, workers) if rate is None else []
-    if parts:
+    """What :func:`_compute` returns, for every customer: one entry per range of customers, or
+    a single one for a small account. The ranges go to worker processes when there are cores
+    for them (and the default rates), else they are computed here one after the other: memory
+    then holds one range's history at a time. Raises InputError on an empty database."""
+    parts = _parts(engine, workers)
+    if parts and rate is None and _workers(workers) > 1 and not _in_memory(engine):
         try:
             return _compute_in_workers(engine, parts, _workers(workers), currency, tz, as_of, rows)
         except BrokenProcessPool:
@@ -295,8 +297,11 @@ def _compute_all(
             # called us has no ``if __name__ == "__main__":`` guard (spawned processes import
             # the main module). This process can still do the work.
             log.warning("metrics_workers_failed", parts=len(parts))
+    rate = rate or _process_rates()
     with engine.connect() as connection:
-        return [_compute(connection, None, currency, tz, as_of, rate or _process_rates(), rows)]
+        return [
+            _compute(connection, part, currency, tz, as_of, rate, rows) for part in parts or [None]
+        ]
 
 
 def _compute_in_workers(
@@ -319,20 +324,22 @@ def _workers(asked: int | None) -> int:
     return asked if asked is not None else min(os.cpu_count() or 1, _MAX_WORKERS)
 
 
-def _parts(engine: Engine, asked: int | None) -> list[_Customers]:
-    """Ranges of customer ids of about :data:`_PART_CUSTOMERS` each, or none when this process
-    should do it all: one core, an in-memory database, or (unless workers were asked for) an
-    account too small to repay starting processes."""
-    workers = _workers(asked)
+def _in_memory(engine: Engine) -> bool:
     url = engine.url
-    in_memory = url.get_backend_name() == "sqlite" and (
+    return url.get_backend_name() == "sqlite" and (
         url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
     )
-    if workers < 2 or in_memory:
-        return []
+
+
+def _parts(engine: Engine, asked: int | None) -> list[_Customers]:
+    """Ranges of customer ids of about :data:`_PART_CUSTOMERS` each, in a multiple of the
+    workers (no last round left to one of them alone), for an account of
+    :data:`_PARALLEL_FROM` subscriptions or more, or whenever workers were asked for; else none
+    (a small account is computed whole)."""
+    workers = max(1, _workers(asked))
     subscription = _table("subscription")
     with engine.connect() as connection:
-        if asked is None:
+        if asked is None or asked < 2:
             count = connection.execute(select(func.count()).select_from(subscription)).scalar()
             if (count or 0) < _PARALLEL_FROM:
                 return []
@@ -342,7 +349,7 @@ def _parts(engine: Engine, asked: int | None) -> list[_Customers]:
         ids = list(ids)
     if len(ids) < 2:
         return []
-    count = workers * max(1, math.ceil(len(ids) / _PART_CUSTOMERS / workers))  # no round alone
+    count = workers * max(1, math.ceil(len(ids) / _PART_CUSTOMERS / workers))
     bounds = [None, *sorted({ids[i * len(ids) // count] for i in range(1, count)}), None]
     return [_Customers(low=low, high=high) for low, high in pairwise(bounds)]
 

@@ -24,6 +24,7 @@ from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.metrics_store import (
     decode_result,
     encode_result,
+    lazy_ecb_rates,
     recompute_derived_tables,
     update_derived_tables,
 )
@@ -236,7 +237,7 @@ def test_an_earlier_as_of_is_a_full_rebuild(engine: Engine) -> None:
     assert outcome.full_reason == "as_of is earlier than the derived tables"
 
 
-def test_worker_processes_give_the_same_tables(sqlite_url: str) -> None:
+def test_ranges_of_customers_give_the_same_tables(sqlite_url: str) -> None:
     from stripe_kpi.db import open_database
 
     engine = open_database(sqlite_url)
@@ -246,6 +247,10 @@ def test_worker_processes_give_the_same_tables(sqlite_url: str) -> None:
         _rebuild(engine, END)
         alone = _tables(engine)
         recompute_derived_tables(engine, currency="usd", tz=TZ, as_of=END, workers=2)
+        assert _tables(engine) == alone
+        # A rate function of its own keeps the ranges in this process, one after the other.
+        rate = lazy_ecb_rates()
+        recompute_derived_tables(engine, currency="usd", tz=TZ, as_of=END, workers=2, rate=rate)
         assert _tables(engine) == alone
     finally:
         engine.dispose()
