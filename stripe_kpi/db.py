@@ -176,14 +176,13 @@ def upsert_rows(connection: Connection | Session, rows: dict[str, list[dict[str,
         batch = _dedupe(rows[name])
         if not batch:
             continue
-        table = SQLModel.metadata.tables[name]
         if name in _CHILDREN:
             _drop_stale_children(conn, name, batch, rows)
         sql, columns = _upsert_sql(conn.dialect.name, conn.dialect.paramstyle, name)
         try:  # mapping fills every column: pick them in C
             values = list(map(operator.itemgetter(*columns), batch))
         except KeyError:
-            defaults = _defaults(table)
+            defaults = _defaults_of(name)
             values = [tuple(row.get(c, defaults.get(c)) for c in columns) for row in batch]
         # The driver's executemany with one prepared statement: SQLAlchemy's compiled
         # insert-many costs ten times more per row, and a backfill writes ~100 rows a page.
@@ -222,10 +221,6 @@ def _defaults_of(name: str) -> dict[str, Any]:
         for c in table.columns
         if c.default is not None and c.default.is_scalar
     }
-
-
-def _defaults(table: Any) -> dict[str, Any]:
-    return _defaults_of(table.name)
 
 
 def _table_order(name: str) -> int:

@@ -118,7 +118,7 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def _fmt(value: Any, _currency: str = "") -> str:
+def _fmt(value: Any) -> str:
     """Money arrives in major units: a float with cents, or an int for zero-decimal currencies."""
     if value is None:
         return "—"
@@ -139,29 +139,29 @@ def metrics_table(document: dict[str, Any]) -> tuple[Table, Table]:
     for name in SERIES_COLUMNS:
         series.add_column(name.replace("churned_", "churned "), justify="right")
     for row in series_rows(document):
-        series.add_row(*[_fmt(v, ccy) if i else str(v) for i, v in enumerate(row)])
+        series.add_row(*[_fmt(v) if i else str(v) for i, v in enumerate(row)])
     totals = document["totals"]
     kpis = Table(title="Totals", show_header=False)
     kpis.add_column("kpi")
     kpis.add_column("value", justify="right")
     pairs = [
-        ("MRR start → end", f"{_fmt(totals['mrr_start'], ccy)} → {_fmt(totals['mrr_end'], ccy)}"),
-        ("ARR", _fmt(totals["arr"], ccy)),
+        ("MRR start → end", f"{_fmt(totals['mrr_start'])} → {_fmt(totals['mrr_end'])}"),
+        ("ARR", _fmt(totals["arr"])),
         ("paying customers", f"{totals['customers_start']} → {totals['customers_end']}"),
-        ("ARPU", _fmt(totals["arpu"], ccy)),
-        *[(f"{k} MRR", _fmt(v, ccy)) for k, v in totals["movements"].items()],
+        ("ARPU", _fmt(totals["arpu"])),
+        *[(f"{k} MRR", _fmt(v)) for k, v in totals["movements"].items()],
         ("churned customers (vol./invol.)", "{voluntary} / {involuntary}".format(
             **totals["churned_customers"])),
         ("churned MRR (vol./invol.)", " / ".join(
-            _fmt(totals["churned_mrr"][k], ccy) for k in ("voluntary", "involuntary"))),
+            _fmt(totals["churned_mrr"][k]) for k in ("voluntary", "involuntary"))),
         ("customer churn rate", _pct(totals["customer_churn_rate"])),
         ("gross / net MRR churn", f"{_pct(totals['gross_mrr_churn_rate'])} / "
                                   f"{_pct(totals['net_mrr_churn_rate'])}"),
         ("NRR / GRR", f"{_pct(totals['nrr'])} / {_pct(totals['grr'])}"),
         ("quick ratio", "—" if totals["quick_ratio"] is None else f"{totals['quick_ratio']:.2f}"),
-        ("LTV", _fmt(totals["ltv"], ccy)),
+        ("LTV", _fmt(totals["ltv"])),
         ("trial conversion", _pct(totals["trial_conversion"])),
-        ("MRR at risk", _fmt(totals["mrr_at_risk"], ccy)),
+        ("MRR at risk", _fmt(totals["mrr_at_risk"])),
     ]  # fmt: skip
     for name, value in pairs:
         kpis.add_row(name, value)

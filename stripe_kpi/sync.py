@@ -268,7 +268,7 @@ def run_backfill(
         busy = math.ceil(rate * client.round_trip * 1.5)
         return walks[kind] < min(concurrency, max(2, busy))
 
-    def timed_fetch(window: Window) -> tuple[PageWrite, int]:
+    def fetch(window: Window) -> tuple[PageWrite, int]:
         return fetch_window(client, window, lambda: want_more_walks(window.kind))
 
     try:
@@ -276,7 +276,7 @@ def run_backfill(
             while (pending and not _stopping(stop)) or in_flight:
                 while pending and len(in_flight) < concurrency and not _stopping(stop):
                     window = pending.pop()
-                    in_flight[pool.submit(timed_fetch, window)] = window
+                    in_flight[pool.submit(fetch, window)] = window
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     window = in_flight.pop(future)
