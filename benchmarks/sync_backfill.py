@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stripe_kpi.db import open_database  # noqa: E402
+from stripe_kpi.store.engine import open_database  # noqa: E402
 from stripe_kpi.stripe_api import make_client  # noqa: E402
 from stripe_kpi.sync import sync  # noqa: E402
 

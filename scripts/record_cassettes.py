@@ -22,9 +22,9 @@ def main() -> None:
     import tempfile
     from datetime import timedelta
 
-    from stripe_kpi.db import open_database
     from stripe_kpi.simulator.saas import generate_account
     from stripe_kpi.simulator.server import SimulatorServer
+    from stripe_kpi.store.engine import open_database
     from stripe_kpi.stripe_api import make_client
     from stripe_kpi.sync import sync
 

@@ -171,8 +171,8 @@ def _report_rows(now: datetime) -> Callable[..., Any]:
     """The report's rows: the metrics computed from the synced tables as of ``now``."""
 
     def load(engine: Any, day: Any, s: Settings) -> Any:
-        from stripe_kpi.metrics_store import compute_account
         from stripe_kpi.report.from_metrics import inputs_from_computed
+        from stripe_kpi.store.derived import compute_account
 
         computed = compute_account(engine, currency=s.currency, tz=s.timezone, as_of=now)
         return inputs_from_computed(engine, computed, day)
@@ -198,11 +198,11 @@ def report(
     ),
 ) -> None:
     """The daily summary: printed, written as HTML, or sent by email."""
-    from stripe_kpi.db import open_database
     from stripe_kpi.errors import InputError
     from stripe_kpi.metrics_command import parse_day
     from stripe_kpi.report.job import build_daily_summary, report_day, send_daily_report
     from stripe_kpi.report.render import render_html_file, render_text
+    from stripe_kpi.store.engine import open_database
 
     if force and not send:
         raise InputError("--force only applies with --send")

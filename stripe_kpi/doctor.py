@@ -29,8 +29,8 @@ def check_database(settings: Settings) -> list[Check]:
     from sqlalchemy import func, select
     from sqlmodel import Session
 
-    from stripe_kpi.db import describe, open_database
-    from stripe_kpi.models import Customer, Invoice, Subscription, SyncRun
+    from stripe_kpi.store.engine import describe, open_database
+    from stripe_kpi.store.models import Customer, Invoice, Subscription, SyncRun
 
     where = describe(settings.database_url)
     try:

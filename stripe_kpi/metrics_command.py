@@ -18,12 +18,12 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import open_database
 from stripe_kpi.errors import InputError
 from stripe_kpi.metrics import Computed, metrics_json
 from stripe_kpi.metrics.report_json import money
-from stripe_kpi.metrics_store import compute_account
-from stripe_kpi.models import Customer, Subscription
+from stripe_kpi.store.derived import compute_account
+from stripe_kpi.store.engine import open_database
+from stripe_kpi.store.models import Customer, Subscription
 
 MOVEMENT_TYPES = ("new", "expansion", "contraction", "churn", "reactivation", "fx")
 

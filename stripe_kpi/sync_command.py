@@ -9,10 +9,10 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import open_database
 from stripe_kpi.errors import InputError
-from stripe_kpi.metrics_store import recompute_derived_tables, update_derived_tables
 from stripe_kpi.progress import counting_progress
+from stripe_kpi.store.derived import recompute_derived_tables, update_derived_tables
+from stripe_kpi.store.engine import open_database
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
 

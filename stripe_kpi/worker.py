@@ -77,7 +77,7 @@ def run_sync(settings: Settings, *, stop: threading.Event | None = None) -> Any:
     """
     if stop is not None and stop.is_set():
         return None
-    from stripe_kpi.sync import SyncInterrupted
+    from stripe_kpi.sync.run import SyncInterrupted
     from stripe_kpi.sync_command import run_sync_command
 
     # A console that is not a terminal: progress becomes periodic log events, not a live bar.
@@ -282,8 +282,8 @@ def run_worker(
 
 def _sent(settings: Settings) -> Callable[[str], bool]:
     def sent(report_date: str) -> bool:
-        from stripe_kpi.db import open_database
         from stripe_kpi.report.deliver import already_sent
+        from stripe_kpi.store.engine import open_database
 
         engine = open_database(settings.database_url)
         try:

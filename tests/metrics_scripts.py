@@ -2,8 +2,8 @@
 
 A script is a list of plain actions (what customers and the merchant do, and when); ``play`` runs
 it on a ``BillingAccount``, which bills it as Stripe would, and returns the stored rows (through
-``stripe_kpi.mapping``, as the sync stores them). With ``checkpoints`` it also records, at the end
-of those days, each customer's MRR computed straight from the subscriptions *as they were then*
+``stripe_kpi.sync.mapping``, as the sync stores them). With ``checkpoints`` it also records, at the
+end of those days, each customer's MRR computed straight from the subscriptions *as they were then*
 (``state_mrr``): an oracle that knows nothing of invoices, for the history to be compared with.
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from stripe_kpi.mapping import merge_rows, rows_for
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.data import StripeData
+from stripe_kpi.sync.mapping import merge_rows, rows_for
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 200

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from stripe_kpi.models import STRIPE_TABLES
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.store.models import STRIPE_TABLES
 from stripe_kpi.stripe_api import RetryPolicy, StripeApi, make_client
 
 START = datetime(2025, 1, 1, tzinfo=UTC)

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from stripe_kpi.cli import app
-from stripe_kpi.db import open_database
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.store.engine import open_database
 from stripe_kpi.sync import sync
 from tests.sync_support import fast_client
 

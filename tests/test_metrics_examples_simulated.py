@@ -1,9 +1,9 @@
 """The worked examples of METRICS.md §7 again, end to end: simulator → mapping → metrics.
 
 Here nobody writes invoice lines by hand: the simulated Stripe account (``BillingAccount``) bills
-the scripted history as Stripe would, ``stripe_kpi.mapping`` turns its objects into table rows as
-the sync does, and the metrics read those rows. The expected figures are the ones of METRICS.md,
-so a number is never the code checking itself.
+the scripted history as Stripe would, ``stripe_kpi.sync.mapping`` turns its objects into table
+rows as the sync does, and the metrics read those rows. The expected figures are the ones of
+METRICS.md, so a number is never the code checking itself.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from stripe_kpi.mapping import merge_rows, rows_for
 from stripe_kpi.metrics import compute, inputs_from_rows, period_kpis
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.dunning import DunningPolicy
+from stripe_kpi.sync.mapping import merge_rows, rows_for
 from tests.metrics_factories import no_rates
 
 _STORED = frozenset(

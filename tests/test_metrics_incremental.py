@@ -17,21 +17,21 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from stripe_kpi import mapping
-from stripe_kpi.db import session_scope, upsert_rows
 from stripe_kpi.metrics import CustomerResult, Movement
 from stripe_kpi.metrics.movements import TrialOutcome
-from stripe_kpi.metrics_store import (
+from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.data import StripeData
+from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.store.derived import (
     decode_result,
     encode_result,
     lazy_ecb_rates,
     recompute_derived_tables,
     update_derived_tables,
 )
-from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.data import StripeData
-from stripe_kpi.simulator.saas import generate_account
-from stripe_kpi.sync import STORED_EVENTS, customers_in
+from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.sync import mapping
+from stripe_kpi.sync.run import STORED_EVENTS, customers_in
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 2, 10, 15, tzinfo=UTC)
@@ -238,7 +238,7 @@ def test_an_earlier_as_of_is_a_full_rebuild(engine: Engine) -> None:
 
 
 def test_ranges_of_customers_give_the_same_tables(sqlite_url: str) -> None:
-    from stripe_kpi.db import open_database
+    from stripe_kpi.store.engine import open_database
 
     engine = open_database(sqlite_url)
     try:
@@ -274,7 +274,7 @@ def test_the_tables_hold_what_the_metrics_layer_computes(engine: Engine) -> None
     """The rows written in parts (per worker) are the metrics' own ``mrr_movement_rows`` and
     ``daily_metrics_rows`` of the whole account."""
     from stripe_kpi.metrics import daily_metrics_rows, mrr_movement_rows
-    from stripe_kpi.metrics_store import compute_account
+    from stripe_kpi.store.derived import compute_account
 
     account = _account(customers=40, seed=18)
     _store(engine, _objects(account.snapshot()).values())

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 
 from stripe_kpi.errors import ConfigurationError
-from stripe_kpi.ratelimit import RateLimiter, RateLimits, limits_for_key
+from stripe_kpi.stripe_api.limiter import RateLimiter, RateLimits, limits_for_key
 
 
 class FakeClock:

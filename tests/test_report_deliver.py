@@ -21,9 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import open_database
 from stripe_kpi.errors import ConfigurationError, DeliveryError
-from stripe_kpi.models import ReportDelivery
 from stripe_kpi.report.chart import render_chart
 from stripe_kpi.report.deliver import (
     Envelope,
@@ -36,6 +34,8 @@ from stripe_kpi.report.deliver import (
 from stripe_kpi.report.inputs import DayRow, MovementRow, ReportInputs
 from stripe_kpi.report.job import render_all, report_day, send_daily_report
 from stripe_kpi.report.render import chart_content_id
+from stripe_kpi.store.engine import open_database
+from stripe_kpi.store.models import ReportDelivery
 from tests.test_report_render import EXPECTED_TEXT, small_summary
 
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)

@@ -16,10 +16,10 @@ from stripe_kpi.errors import InputError
 from stripe_kpi.metrics import Computed, CustomerResult, Movement
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
-from stripe_kpi.models import Customer, Subscription
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.inputs import AtRiskRow, TrialRow
 from stripe_kpi.report.summary import Movements, build_summary
+from stripe_kpi.store.models import Customer, Subscription
 
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 23)

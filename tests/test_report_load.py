@@ -11,7 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stripe_kpi.models import (
+from stripe_kpi.report.inputs import AtRiskRow, TrialRow
+from stripe_kpi.report.load import load_report_inputs
+from stripe_kpi.report.summary import build_summary
+from stripe_kpi.store.models import (
     Customer,
     DailyMetrics,
     MrrMovement,
@@ -19,9 +22,6 @@ from stripe_kpi.models import (
     SubscriptionItem,
     SyncRun,
 )
-from stripe_kpi.report.inputs import AtRiskRow, TrialRow
-from stripe_kpi.report.load import load_report_inputs
-from stripe_kpi.report.summary import build_summary
 
 PARIS = ZoneInfo("Europe/Paris")
 D = date(2026, 11, 23)

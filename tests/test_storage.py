@@ -11,16 +11,16 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session, SQLModel
 
-from stripe_kpi import mapping
-from stripe_kpi.db import (
+from stripe_kpi.errors import StorageError
+from stripe_kpi.store.engine import (
     current_revision,
     head_revision,
     open_database,
     session_scope,
     upsert_rows,
 )
-from stripe_kpi.errors import StorageError
-from stripe_kpi.models import Invoice, InvoiceLine, Subscription, SubscriptionItem
+from stripe_kpi.store.models import Invoice, InvoiceLine, Subscription, SubscriptionItem
+from stripe_kpi.sync import mapping
 
 EXPECTED_TABLES = {
     "alembic_version",
@@ -64,7 +64,7 @@ def test_a_database_at_0001_upgrades_in_place(db_url: str) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
-    from stripe_kpi.db import alembic_config, make_engine
+    from stripe_kpi.store.engine import alembic_config, make_engine
 
     old = make_engine(db_url)
     command.upgrade(alembic_config(old), "0001")
@@ -294,7 +294,7 @@ def test_not_a_database_is_one_clear_line(tmp_path) -> None:
 
 def test_missing_folder_is_one_clear_line(tmp_path) -> None:
     with pytest.raises(StorageError, match="does not exist"):
-        open_database(f"sqlite:///{tmp_path}/nope/stripe_kpi.db")
+        open_database(f"sqlite:///{tmp_path}/nope/stripe_kpi.store.engine")
 
 
 def test_unreachable_postgres_is_one_clear_line() -> None:
@@ -307,7 +307,7 @@ def test_unreachable_postgres_is_one_clear_line() -> None:
 
 
 def test_locked_sqlite_is_one_clear_line(sqlite_url: str, monkeypatch) -> None:
-    monkeypatch.setattr("stripe_kpi.db.SQLITE_BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr("stripe_kpi.store.engine.SQLITE_BUSY_TIMEOUT_MS", 100)
     engine = open_database(sqlite_url)
     holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
     holder.execute("BEGIN EXCLUSIVE")

@@ -20,7 +20,6 @@ import pytest
 from structlog.testing import capture_logs
 
 from stripe_kpi.errors import ConfigurationError, StripeAccessError
-from stripe_kpi.ratelimit import RateLimiter
 from stripe_kpi.stripe_api import (
     API_VERSION,
     RetryPolicy,
@@ -31,6 +30,7 @@ from stripe_kpi.stripe_api import (
     make_client,
     permission_label,
 )
+from stripe_kpi.stripe_api.limiter import RateLimiter
 
 KEY = "rk_test_51AbCdEfGhIjKlMnOpQrStUv"
 EMPTY_PAGE = {"object": "list", "url": "/v1/x", "data": [], "has_more": False}

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from stripe_kpi.db import open_database
-from stripe_kpi.models import Customer, Event, Invoice, InvoiceLine, Subscription, SyncRun
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
-from stripe_kpi.sync import EVENT_RETENTION_SECONDS, sync
+from stripe_kpi.store.engine import open_database
+from stripe_kpi.store.models import Customer, Event, Invoice, InvoiceLine, Subscription, SyncRun
+from stripe_kpi.sync.run import EVENT_RETENTION_SECONDS, sync
 from tests.sync_support import (
     dump,
     fast_client,
@@ -254,7 +254,7 @@ def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer
     """The worker's SIGTERM: pages in flight are written, the rest waits for the next sync."""
     import threading
 
-    from stripe_kpi.sync import SyncInterrupted, pending_windows
+    from stripe_kpi.sync.run import SyncInterrupted, pending_windows
 
     engine = open_database(sqlite_url)
     stop = threading.Event()

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from stripe_kpi.models import Customer, Event, Invoice, InvoiceLine, Subscription
+from stripe_kpi.store.models import Customer, Event, Invoice, InvoiceLine, Subscription
 from stripe_kpi.stripe_api import make_client
 from stripe_kpi.sync import sync
 from tests.cassette_support import CASSETTE_BASE, CASSETTES, RECORDED_NOW, cassette_vcr

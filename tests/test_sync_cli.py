@@ -17,11 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from stripe_kpi.cli import app
-from stripe_kpi.db import open_database
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.store.engine import open_database
 from stripe_kpi.stripe_api import RetryPolicy
-from stripe_kpi.sync_lock import sync_lock
+from stripe_kpi.sync.lock import sync_lock
 from tests.pg_cluster import free_port
 from tests.sync_support import dump
 
@@ -92,7 +92,7 @@ def test_malformed_key(env: dict, monkeypatch) -> None:
 def test_unreachable_server(env: dict, monkeypatch) -> None:
     monkeypatch.setenv("STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
     quick = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
-    monkeypatch.setattr("stripe_kpi.stripe_api.RetryPolicy", lambda: quick)
+    monkeypatch.setattr("stripe_kpi.stripe_api.client.RetryPolicy", lambda: quick)
     _one_line_failure(_sync(), 3, "Cannot reach the Stripe API at http://127.0.0.1:")
 
 
@@ -119,7 +119,7 @@ def test_second_sync_is_refused_while_one_runs(env: dict) -> None:
 
 
 def test_locked_database(env: dict, monkeypatch) -> None:
-    monkeypatch.setattr("stripe_kpi.db.SQLITE_BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr("stripe_kpi.store.engine.SQLITE_BUSY_TIMEOUT_MS", 200)
     open_database(env["DATABASE_URL"]).dispose()
     holder = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
     holder.execute("BEGIN EXCLUSIVE")

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stripe_kpi.sync_windows import STRIPE_EPOCH, Window, initial_windows, next_windows
+from stripe_kpi.sync.windows import STRIPE_EPOCH, Window, initial_windows, next_windows
 
 T = STRIPE_EPOCH + 500_000_000
 

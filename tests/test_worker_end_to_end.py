@@ -17,9 +17,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, SQLModel
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import open_database
 from stripe_kpi.metrics import compute, inputs_from_rows
-from stripe_kpi.models import ReportDelivery, SyncRun
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.inputs import ComputedMetrics
 from stripe_kpi.report.job import report_day
@@ -27,6 +25,8 @@ from stripe_kpi.report.render import render_text
 from stripe_kpi.report.summary import build_summary
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.store.engine import open_database
+from stripe_kpi.store.models import ReportDelivery, SyncRun
 from stripe_kpi.worker import WorkerJobs, build_scheduler, run_report, run_sync
 from tests.test_report_deliver import Inbox, free_port
 

@@ -1,4 +1,4 @@
-"""The records the metrics read, named after the columns of ``stripe_kpi/models.py``.
+"""The records the metrics read, named after the columns of ``stripe_kpi/store/models.py``.
 
 Frozen dataclasses, except the two kinds there are a million of (invoices and their lines), which
 are ``NamedTuple``s: as immutable, but built several times faster. Only the columns the metrics

@@ -27,10 +27,10 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import session_scope
 from stripe_kpi.errors import ConfigurationError, DeliveryError
 from stripe_kpi.log import get_logger
-from stripe_kpi.models import ReportDelivery
+from stripe_kpi.store.engine import session_scope
+from stripe_kpi.store.models import ReportDelivery
 
 log = get_logger(__name__)
 

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from stripe_kpi.config import Settings
-from stripe_kpi.db import open_database
 from stripe_kpi.report.chart import render_chart
 from stripe_kpi.report.deliver import (
     ATTEMPTS,
@@ -28,6 +27,7 @@ from stripe_kpi.report.inputs import ComputedMetrics
 from stripe_kpi.report.load import load_report_inputs
 from stripe_kpi.report.render import render_html_file, render_report, render_text
 from stripe_kpi.report.summary import DailySummary, build_summary
+from stripe_kpi.store.engine import open_database
 
 #: Where the summary's rows come from: the stored derived tables by default; the metrics layer
 #: can pass a function that computes them in memory instead.

@@ -30,7 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
-from stripe_kpi.models import (
+from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
+from stripe_kpi.report.summary import CHART_DAYS
+from stripe_kpi.store.models import (
     Customer,
     DailyMetrics,
     MrrMovement,
@@ -38,8 +40,6 @@ from stripe_kpi.models import (
     SubscriptionItem,
     SyncRun,
 )
-from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
-from stripe_kpi.report.summary import CHART_DAYS
 
 _COUNTING = ("active", "past_due")
 _GAINS = ("new", "reactivation", "expansion")

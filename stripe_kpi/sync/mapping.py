@@ -1,12 +1,12 @@
 """Stripe payload → table rows: the one place that knows Stripe's field paths.
 
 Pure functions from a Stripe object (a plain dict, as the API's JSON) to row dicts keyed by the
-column names of ``stripe_kpi.models``. The sync writes these rows; the metrics read them. The API
-version pinned by the ``stripe`` package (2025+) moved things: billing periods live on subscription
-items, an invoice's subscription is under ``parent.subscription_details``, a line's item and
-proration flag under ``parent.subscription_item_details``, a line's price under
-``pricing.price_details``, a discount's coupon under ``source.coupon``. Older payloads (events carry
-the account's default API version, not ours) are read where the old place is unambiguous.
+column names of ``stripe_kpi.store.models``. The sync writes these rows; the metrics read them.
+The API version pinned by the ``stripe`` package (2025+) moved things: billing periods live on
+subscription items, an invoice's subscription is under ``parent.subscription_details``, a line's
+item and proration flag under ``parent.subscription_item_details``, a line's price under
+``pricing.price_details``, a discount's coupon under ``source.coupon``. Older payloads (events
+carry the account's default API version, not ours) are read where the old place is unambiguous.
 """
 
 from __future__ import annotations

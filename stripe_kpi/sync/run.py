@@ -29,13 +29,13 @@ import structlog
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
-from stripe_kpi import mapping
-from stripe_kpi.db import session_scope, upsert_rows
 from stripe_kpi.errors import StripeAccessError, StripeKpiError
-from stripe_kpi.models import SyncRun, SyncState
+from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.store.models import SyncRun, SyncState
 from stripe_kpi.stripe_api import StripeApi, endpoint_key
-from stripe_kpi.sync_lock import sync_lock
-from stripe_kpi.sync_windows import STRIPE_EPOCH, Window, initial_windows, next_windows
+from stripe_kpi.sync import mapping
+from stripe_kpi.sync.lock import sync_lock
+from stripe_kpi.sync.windows import STRIPE_EPOCH, Window, initial_windows, next_windows
 
 log = structlog.get_logger(__name__)
 

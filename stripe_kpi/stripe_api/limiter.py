@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from stripe_kpi.stripe_api.keys import key_mode
+
 #: Documented Stripe limits (https://docs.stripe.com/rate-limits), requests per second.
 LIVE_OVERALL = 100.0
 LIVE_PER_ENDPOINT = 25.0
@@ -54,9 +56,6 @@ def limits_for_key(
     for accounts where Stripe granted more, and for a local simulator that allows anything.
     A malformed key raises ``ConfigurationError``.
     """
-    # Imported here, not at the top: stripe_api imports this module.
-    from stripe_kpi.stripe_api import key_mode
-
     if key_mode(api_key) == "live":
         default = RateLimits(LIVE_OVERALL, LIVE_PER_ENDPOINT)
     else:

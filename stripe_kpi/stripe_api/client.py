@@ -8,8 +8,9 @@ three things of our own:
   ``Retry-After``, never retries a 429, and cannot talk to a shared rate limiter. So the client is
   built with ``max_network_retries=0`` and ``_get`` retries 429, 409, 5xx and retryable network
   errors with exponential backoff and full jitter, obeying ``Stripe-Should-Retry`` both ways.
-* **One shared rate limiter** (``stripe_kpi.ratelimit``) that every attempt passes first, keyed by
-  the endpoint (``/v1/invoices/{id}/lines``), and told about every 429 so it slows down.
+* **One shared rate limiter** (``stripe_kpi.stripe_api.limiter``) that every attempt passes
+  first, keyed by the endpoint (``/v1/invoices/{id}/lines``), and told about every 429 so it
+  slows down.
 * **Raw JSON out.** ``raw_request`` returns the body as text; we parse it into plain dicts, which is
   what the database stores. ``StripeObject`` would turn some decimal strings into ``Decimal``.
 
@@ -32,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
@@ -41,7 +42,9 @@ import structlog
 from stripe._api_version import _ApiVersion
 
 from stripe_kpi.errors import ConfigurationError, StripeAccessError
-from stripe_kpi.ratelimit import RateLimiter, limits_for_key
+from stripe_kpi.stripe_api.keys import key_kind, key_mode
+from stripe_kpi.stripe_api.limiter import RateLimiter, limits_for_key
+from stripe_kpi.stripe_api.messages import network_reason, permission_message, redact_keys
 
 if TYPE_CHECKING:
     from stripe_kpi.config import Settings
@@ -53,22 +56,6 @@ DEFAULT_API_BASE: str = stripe.DEFAULT_API_BASE
 #: Connect and read timeouts in seconds. Stripe's SDK waits 80 s for an answer; connecting to an
 #: address that drops packets should fail much sooner than that.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 80.0)
-
-KeyKind = Literal["secret", "restricted"]
-KeyMode = Literal["test", "live"]
-
-_KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9]+$")
-_KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*.…]*")
-_RAK_PERMISSION = re.compile(r"\brak_([a-z0-9_]+?)_(read|write)\b")
-_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
-
-# Dashboard labels that are not "the permission's resource name, capitalised, plural".
-_PERMISSION_LABELS = {
-    "plan": "Prices",  # the permission keeps the API's original name for prices
-    "price": "Prices",
-    "balance": "Balance",
-    "account": "Account",
-}
 
 # ``raw_request`` takes these as request options, not as query parameters: a list parameter of
 # that name would silently change the key, the version or the host instead of being sent.
@@ -88,45 +75,6 @@ _OPTION_NAMES = frozenset(
 )
 
 log = structlog.get_logger(__name__)
-
-
-def _parse_key(api_key: str) -> tuple[KeyKind, KeyMode]:
-    """Split a key into kind and mode, or explain what is wrong without ever echoing it."""
-    if not api_key:
-        raise ConfigurationError(
-            "STRIPE_API_KEY is empty: set it to a restricted key (rk_live_…) with read access"
-        )
-    if api_key != api_key.strip() or api_key[0] in "'\"" or api_key[-1] in "'\"":
-        raise ConfigurationError(
-            "STRIPE_API_KEY has surrounding spaces or quotes: set it to the key alone"
-        )
-    if api_key.startswith("pk_"):
-        raise ConfigurationError(
-            "STRIPE_API_KEY is a publishable key (pk_…), which cannot read billing data: use a "
-            "restricted key (rk_…) with read access, or a secret key (sk_…)"
-        )
-    match = _KEY_PATTERN.match(api_key)
-    if match is None:
-        raise ConfigurationError(
-            "STRIPE_API_KEY is not a Stripe secret or restricted key (expected sk_test_…, "
-            "sk_live_…, rk_test_… or rk_live_…)"
-        )
-    prefix, mode = match.group(1), match.group(2)
-    return ("secret" if prefix == "sk" else "restricted"), ("test" if mode == "test" else "live")
-
-
-def key_kind(api_key: str) -> KeyKind:
-    """``secret`` (sk_: full access) or ``restricted`` (rk_: only the permissions it was given).
-
-    ``doctor`` uses it to recommend a restricted read-only key. A malformed key raises
-    ``ConfigurationError``; the message never contains the key.
-    """
-    return _parse_key(api_key)[0]
-
-
-def key_mode(api_key: str) -> KeyMode:
-    """``test`` or ``live``: the two modes see different data and have different rate limits."""
-    return _parse_key(api_key)[1]
 
 
 def endpoint_key(path: str) -> str:
@@ -207,37 +155,6 @@ def _should_retry(err: stripe.StripeError) -> bool:
     return status in (409, 429) or status >= 500
 
 
-def _redact_keys(text: str) -> str:
-    return _KEY_LIKE.sub("[key]", text)
-
-
-def permission_label(permission: str) -> tuple[str, str]:
-    """``rak_subscription_read`` → ``("Subscriptions", "read")``: the row and column a founder
-    sees when editing a restricted key in the Dashboard."""
-    match = _RAK_PERMISSION.fullmatch(permission)
-    if match is None:
-        return permission, "read"
-    resource, access = match.group(1), match.group(2)
-    label = _PERMISSION_LABELS.get(resource)
-    if label is None:
-        words = resource.replace("_", " ")
-        label = words[:1].upper() + words[1:]
-        if not label.endswith("s"):
-            label += "s"
-    return label, access
-
-
-def _network_reason(err: stripe.APIConnectionError) -> str:
-    text = str(err.user_message or "")
-    match = _ERRNO_TEXT.search(text)
-    if match:
-        return match.group(1).strip()
-    if "timed out" in text.lower():
-        return "timed out"
-    cause = err.__cause__
-    return type(cause).__name__ if cause is not None else "network error"
-
-
 class StripeApi:
     """Read-only access to one Stripe account, safe to share between threads.
 
@@ -257,7 +174,7 @@ class StripeApi:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.kind, self.mode = _parse_key(api_key)
+        self.kind, self.mode = key_kind(api_key), key_mode(api_key)
         base = (api_base or DEFAULT_API_BASE).strip().rstrip("/")
         if not re.match(r"^https?://[^/\s]+$", base):
             raise ConfigurationError(
@@ -382,7 +299,7 @@ class StripeApi:
                     status=status,
                     attempt=attempt,
                     wait=round(wait, 3),
-                    reason=_network_reason(err)
+                    reason=network_reason(err)
                     if isinstance(err, stripe.APIConnectionError)
                     else None,
                 )
@@ -433,10 +350,10 @@ class StripeApi:
         status = err.http_status
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         over = f"{tries} over {self._clock() - started:.0f}s"
-        stripe_says = _redact_keys(str(err.user_message or "")).strip()
+        stripe_says = redact_keys(str(err.user_message or "")).strip()
         if isinstance(err, stripe.APIConnectionError):
             return StripeAccessError(
-                f"Cannot reach the Stripe API at {self.api_base}: {_network_reason(err)} "
+                f"Cannot reach the Stripe API at {self.api_base}: {network_reason(err)} "
                 f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
             )
         if status == 401:
@@ -445,7 +362,7 @@ class StripeApi:
                 "mistyped, expired or revoked (Dashboard → Developers → API keys)"
             )
         if status == 403:
-            return StripeAccessError(_permission_message(path, stripe_says))
+            return StripeAccessError(permission_message(path, stripe_says))
         if exhausted and status == 429:
             return StripeAccessError(
                 f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
@@ -467,27 +384,6 @@ class StripeApi:
                 f"{stripe_says}"
             )
         return StripeAccessError(f"Stripe refused GET {path} (HTTP {status}): {stripe_says}")
-
-
-def _permission_message(path: str, stripe_says: str) -> str:
-    """403 from a restricted key: name the missing permission as the Dashboard shows it.
-
-    Stripe's message reads "The provided key 'rk_live_…' does not have the required permissions
-    for this endpoint on account 'acct_…'. Having the 'rak_subscription_read' permission would
-    allow this request to continue."
-    """
-    match = _RAK_PERMISSION.search(stripe_says)
-    if match is None:
-        return (
-            f"Stripe refused GET {path} (403): {stripe_says}; give the key read access to this "
-            "resource (Dashboard → Developers → API keys)"
-        )
-    label, access = permission_label(match.group(0))
-    return (
-        f"Stripe refused GET {path} (403): the key lacks the '{label}: {access}' permission; "
-        f"create a restricted key with {access} access to {label} (Dashboard → Developers → "
-        "API keys), or add that permission to this key"
-    )
 
 
 def make_client(

@@ -224,7 +224,7 @@ def _defaults_of(name: str) -> dict[str, Any]:
 
 
 def _table_order(name: str) -> int:
-    from stripe_kpi.models import STRIPE_TABLES
+    from stripe_kpi.store.models import STRIPE_TABLES
 
     names = [model.__tablename__ for model in STRIPE_TABLES]
     return names.index(name) if name in names else len(names)

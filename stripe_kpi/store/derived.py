@@ -39,8 +39,7 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, selec
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
-import stripe_kpi.models  # noqa: F401  (registers the tables read and written here)
-from stripe_kpi.db import make_engine, session_scope, storage_message, upsert_rows
+import stripe_kpi.store.models  # noqa: F401  (registers the tables read and written here)
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import (
     AccountHistory,
@@ -60,6 +59,7 @@ from stripe_kpi.metrics.inputs import COLUMNS
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
+from stripe_kpi.store.engine import make_engine, session_scope, storage_message, upsert_rows
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,7 @@ re-download. Column names follow Stripe's field names where there is one, so a f
 file with SQL recognises them. Timestamps are unix seconds (UTC), as Stripe gives them; money is
 integer minor units of the row's ``currency``.
 
-The schema is created and upgraded by alembic migrations (``stripe_kpi/migrations``), never by
+The schema is created and upgraded by alembic migrations (``stripe_kpi/store/migrations``), never by
 ``create_all`` on a user's database: a test checks that the migrations produce exactly these tables.
 """
 

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import stripe_kpi.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import stripe_kpi.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 target_metadata = SQLModel.metadata
 
