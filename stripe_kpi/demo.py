@@ -9,21 +9,17 @@ can open, query with SQL, or delete.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from stripe_kpi.config import Settings, load_settings
 from stripe_kpi.errors import StorageError
-from stripe_kpi.report.from_metrics import inputs_from_computed
-from stripe_kpi.report.job import build_daily_summary
-from stripe_kpi.report.render import render_html_file, render_text
+from stripe_kpi.progress import counting_progress
+from stripe_kpi.services import report_for, sync_and_derive
 from stripe_kpi.simulator.cli_support import synthetic_account
 from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer
-from stripe_kpi.store.derived import compute_account
-from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync_command import run_sync_command
 
 DEMO_DIR = Path("stripe-kpi-demo")
 
@@ -37,14 +33,15 @@ class DemoResult:
 
 def run_demo(
     console: Console,
+    now: datetime,
     *,
     directory: Path = DEMO_DIR,
     customers: int = 300,
     months: int = 24,
     seed: int = 1,
-    now: datetime | None = None,
 ) -> DemoResult:
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    """The simulated account ends at ``now``; the report is of the day before it."""
+    now = now.replace(microsecond=0)
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "stripe_kpi_demo.db"
     html = directory / "report.html"
@@ -62,21 +59,15 @@ def run_demo(
             highlight=False,
         )
         settings = demo_settings(server.url, database)
-        run_sync_command(settings, console=console, now=int(now.timestamp()))
-    day = (now.astimezone(settings.tz) - timedelta(days=1)).date()
-    engine = open_database(settings.database_url)
-    try:
-
-        def load(engine_, day_, s: Settings):  # type: ignore[no-untyped-def]
-            computed = compute_account(engine_, currency=s.currency, tz=s.timezone, as_of=now)
-            return inputs_from_computed(engine_, computed, day_)
-
-        summary, chart = build_daily_summary(engine, settings, day, load=load)
-    finally:
-        engine.dispose()
-    html.write_text(render_html_file(summary, chart), encoding="utf-8")
+        with counting_progress(console, "sync") as progress:
+            outcome = sync_and_derive(settings, now, progress=progress)
+        for line in outcome.describe():
+            console.print(line, highlight=False)
+    report = report_for(settings, now)
+    day = report.summary.day
+    html.write_text(report.html_page, encoding="utf-8")
     console.print()
-    console.print(render_text(summary), markup=False, highlight=False)
+    console.print(report.text, markup=False, highlight=False)
     console.print(f"HTML report: {html.resolve()}", highlight=False)
     console.print(
         f"database:    {database.resolve()}  (try: stripe-kpi metrics, with "

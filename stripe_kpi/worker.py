@@ -22,7 +22,6 @@ tests.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import signal
@@ -30,8 +29,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -41,11 +39,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import undefined
-from rich.console import Console
 
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import StripeKpiError
 from stripe_kpi.log import get_logger
+from stripe_kpi.progress import logged_progress
 
 log = get_logger("stripe_kpi.worker")
 
@@ -70,22 +68,23 @@ class WorkerJobs:
 # ---------------------------------------------------------------------------------------------
 
 
-def run_sync(settings: Settings, *, stop: threading.Event | None = None) -> Any:
-    """One incremental sync (a full one when the sync decides so), logged as one JSON event.
+def run_sync(settings: Settings, now: datetime, *, stop: threading.Event | None = None) -> Any:
+    """One incremental sync (a full one when the sync decides so) and the derived tables after
+    it, logged as JSON events (progress every few seconds, then ``sync_done``).
 
-    Returns the ``SyncReport``, or ``None`` when the worker is stopping.
+    Returns the ``SyncOutcome``, or ``None`` when the worker is stopping.
     """
     if stop is not None and stop.is_set():
         return None
+    from stripe_kpi.services import sync_and_derive
     from stripe_kpi.sync.run import SyncInterrupted
-    from stripe_kpi.sync_command import run_sync_command
 
-    # A console that is not a terminal: progress becomes periodic log events, not a live bar.
     try:
-        report = run_sync_command(settings, console=Console(file=io.StringIO()), stop=stop)
+        outcome = sync_and_derive(settings, now, progress=logged_progress("sync"), stop=stop)
     except SyncInterrupted:
         log.info("sync_stopped", detail="between pages; the next sync resumes")
         return None
+    report, derived = outcome.sync, outcome.derived
     log.info(
         "sync_done",
         mode=report.mode,
@@ -94,8 +93,10 @@ def run_sync(settings: Settings, *, stop: threading.Event | None = None) -> Any:
         events=report.events,
         requests=report.requests,
         seconds=round(report.seconds, 2),
+        derived=None if derived is None else derived.how,
+        derived_reason=None if derived is None else derived.reason,
     )
-    return report
+    return outcome
 
 
 def run_report(
@@ -105,25 +106,21 @@ def run_report(
     stop: threading.Event | None = None,
     sync: Callable[..., Any] = run_sync,
     send: Callable[..., Any] | None = None,
-    load: Callable[..., Any] | None = None,
 ) -> Any:
     """The morning job: sync, then send yesterday's report (``now`` decides which day).
 
-    ``send`` defaults to :func:`~stripe_kpi.report.job.send_daily_report`, given ``load`` (where
-    the summary's rows come from) when one is passed. A failed sync does not cancel the report:
-    the founder gets the numbers as last synced (the footer says when) rather than no email; the
-    failure is logged.
+    ``send`` defaults to :func:`~stripe_kpi.services.send_daily_report`. A failed sync does not
+    cancel the report: the founder gets the numbers as last synced (the footer says when) rather
+    than no email; the failure is logged.
     """
     try:
-        sync(settings, stop=stop)
+        sync(settings, now, stop=stop)
     except StripeKpiError as exc:
         log.warning("sync_before_report_failed", error=exc.message)
     if stop is not None and stop.is_set():
         return None
     if send is None:
-        from stripe_kpi.report.job import send_daily_report
-
-        send = send_daily_report if load is None else partial(send_daily_report, load=load)
+        from stripe_kpi.services import send_daily_report as send
     outcome = send(settings, now)
     log.info(
         "report_done",
@@ -136,15 +133,12 @@ def run_report(
 
 
 def default_jobs(
-    settings: Settings,
-    stop: threading.Event,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    load: Callable[..., Any] | None = None,
+    settings: Settings, stop: threading.Event, clock: Callable[[], datetime]
 ) -> WorkerJobs:
-    """The production jobs: the clock is read here, at the edge, and passed to the bodies."""
+    """The production jobs: the clock is read here, when a job starts, and passed to its body."""
     return WorkerJobs(
-        sync=lambda: run_sync(settings, stop=stop),
-        report=lambda: run_report(settings, clock(), stop=stop, load=load),
+        sync=lambda: run_sync(settings, clock(), stop=stop),
+        report=lambda: run_report(settings, clock(), stop=stop),
     )
 
 
@@ -246,18 +240,17 @@ def report_missed(settings: Settings, now: datetime, sent: Callable[[str], bool]
 def run_worker(
     settings: Settings,
     *,
+    clock: Callable[[], datetime],
     jobs: WorkerJobs | None = None,
     stop: threading.Event | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     install_signals: bool = True,
     poll_seconds: float = 1.0,
-    load: Callable[..., Any] | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set): start the scheduler, wait, shut down
     waiting for the running job. Meant for the main thread (signal handlers live there).
-    ``load`` is handed to the report (see :func:`run_report`)."""
+    ``clock`` is the wall clock, read when the worker starts and when each job starts."""
     stop = stop or threading.Event()
-    jobs = jobs or default_jobs(settings, stop, clock, load)
+    jobs = jobs or default_jobs(settings, stop, clock)
     now = clock()
     scheduler = build_scheduler(
         settings, jobs, now=now, report_due_now=report_missed(settings, now, _sent(settings))
@@ -282,14 +275,9 @@ def run_worker(
 
 def _sent(settings: Settings) -> Callable[[str], bool]:
     def sent(report_date: str) -> bool:
-        from stripe_kpi.report.deliver import already_sent
-        from stripe_kpi.store.engine import open_database
+        from stripe_kpi.services import report_sent
 
-        engine = open_database(settings.database_url)
-        try:
-            return already_sent(engine, report_date)
-        finally:
-            engine.dispose()
+        return report_sent(settings, report_date)
 
     return sent
 

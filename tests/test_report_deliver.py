@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import ConfigurationError, DeliveryError
 from stripe_kpi.report.chart import render_chart
+from stripe_kpi.report.daily import build_daily_report, render_all, report_day
 from stripe_kpi.report.deliver import (
     Envelope,
     SmtpTarget,
@@ -32,8 +33,8 @@ from stripe_kpi.report.deliver import (
     smtp_from_settings,
 )
 from stripe_kpi.report.inputs import DayRow, MovementRow, ReportInputs
-from stripe_kpi.report.job import render_all, report_day, send_daily_report
 from stripe_kpi.report.render import chart_content_id
+from stripe_kpi.services import send_daily_report
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import ReportDelivery
 from tests.test_report_render import EXPECTED_TEXT, small_summary
@@ -302,7 +303,7 @@ def test_smtp_settings_default_port_follows_security() -> None:
         assert target_.port == port
 
 
-def test_send_daily_report_reports_yesterday_in_the_zone(
+def test_the_report_of_yesterday_in_the_zone_is_sent_once(
     sqlite_url: str, inbox: tuple[Inbox, int]
 ) -> None:
     """At 00:30 on 24 Nov in Tokyo it is still 23 Nov in UTC; yesterday there is the 23rd."""
@@ -312,21 +313,26 @@ def test_send_daily_report_reports_yesterday_in_the_zone(
     assert report_day(now, "Asia/Tokyo") == date(2026, 11, 23)
     assert report_day(now, "America/New_York") == date(2026, 11, 22)
 
-    seen: list[date] = []
+    day = report_day(now, tokyo.timezone)
+    rows = ReportInputs(
+        currency="jpy",
+        days=[
+            DayRow(date(2026, 11, 22), mrr=10_000, customers=2),
+            DayRow(day, mrr=11_000, customers=3, new=1_000),
+        ],
+        movements=[MovementRow(day, "cus_1", "new", 1_000, 0, 1_000, "Kaisha KK")],
+    )
+    smtp, envelope = smtp_from_settings(tokyo)
+    engine = open_database(sqlite_url)
 
-    def load(_engine: Engine, day: date, _settings: Settings) -> ReportInputs:
-        seen.append(day)
-        return ReportInputs(
-            currency="jpy",
-            days=[
-                DayRow(date(2026, 11, 22), mrr=10_000, customers=2),
-                DayRow(day, mrr=11_000, customers=3, new=1_000),
-            ],
-            movements=[MovementRow(day, "cus_1", "new", 1_000, 0, 1_000, "Kaisha KK")],
+    def send() -> Any:
+        report = build_daily_report(rows, day, timezone=tokyo.timezone)
+        rendered = render_all(report.summary, report.chart)
+        return deliver_report(
+            engine, rendered, now=now, target=smtp, envelope=envelope, sleep=_no_sleep
         )
 
-    outcome = send_daily_report(tokyo, now, load=load, sleep=_no_sleep)
-    assert seen == [date(2026, 11, 23)]
+    outcome = send()
     assert outcome.status == "sent"
     (message,) = handler.messages()
     assert message["Subject"] == "MRR ¥11,000 (+¥1,000) — Mon 23 Nov 2026"
@@ -334,18 +340,17 @@ def test_send_daily_report_reports_yesterday_in_the_zone(
     assert text is not None
     assert "+¥1,000  Kaisha KK" in text.get_content()
 
-    again = send_daily_report(tokyo, now, load=load, sleep=_no_sleep)
+    again = send()
     assert again.status == "already_sent"
     assert len(handler.envelopes) == 1
+    engine.dispose()
 
 
 def test_send_daily_report_checks_smtp_settings_before_any_work(sqlite_url: str) -> None:
-    def load(*_args: object) -> ReportInputs:
-        raise AssertionError("must not load anything")
-
+    """An empty database: computing anything would fail first with "no customers"."""
     bare = Settings(_env_file=None, database_url=sqlite_url)  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError, match="SMTP_HOST"):
-        send_daily_report(bare, NOW, load=load)
+        send_daily_report(bare, NOW)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_sync_and_report_never_overlap_when_the_scheduler_runs_them() -> None:
     done = threading.Event()
     sent: list[datetime] = []
 
-    def slow_sync(_settings: Settings, stop: threading.Event | None = None) -> None:
+    def slow_sync(_settings: Settings, _now: datetime, stop: threading.Event | None = None) -> None:
         overlap.body("sync")
 
     def send(_settings: Settings, now: datetime) -> Any:
@@ -168,7 +168,7 @@ def test_sync_and_report_never_overlap_when_the_scheduler_runs_them() -> None:
 
     now = datetime.now(UTC)
     jobs = WorkerJobs(
-        sync=lambda: slow_sync(settings),
+        sync=lambda: slow_sync(settings, now),
         report=lambda: run_report(settings, now, sync=slow_sync, send=send),
     )
     scheduler = build_scheduler(settings, jobs, now=now, report_due_now=True)
@@ -225,7 +225,7 @@ def test_morning_job_syncs_first_then_reports_with_the_given_now() -> None:
     order: list[str] = []
     now = utc(2026, 10, 25, 6, 0)
 
-    def sync(_settings: Settings, stop: threading.Event | None = None) -> None:
+    def sync(_settings: Settings, _now: datetime, stop: threading.Event | None = None) -> None:
         order.append("sync")
 
     def send(_settings: Settings, when: datetime) -> Any:
@@ -237,7 +237,7 @@ def test_morning_job_syncs_first_then_reports_with_the_given_now() -> None:
 
 
 def test_morning_job_reports_even_when_its_sync_fails() -> None:
-    def sync(_settings: Settings, stop: threading.Event | None = None) -> None:
+    def sync(_settings: Settings, _now: datetime, stop: threading.Event | None = None) -> None:
         raise StripeAccessError("Stripe could not be reached")
 
     sent: list[datetime] = []

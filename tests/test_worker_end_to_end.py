@@ -6,48 +6,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import select
+from sqlmodel import Session
 
 from stripe_kpi.config import Settings
-from stripe_kpi.metrics import compute, inputs_from_rows
-from stripe_kpi.report.from_metrics import inputs_from_computed
-from stripe_kpi.report.inputs import ComputedMetrics
-from stripe_kpi.report.job import report_day
+from stripe_kpi.report.daily import report_day
 from stripe_kpi.report.render import render_text
-from stripe_kpi.report.summary import build_summary
+from stripe_kpi.services import report_for
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import ReportDelivery, SyncRun
 from stripe_kpi.worker import WorkerJobs, build_scheduler, run_report, run_sync
 from tests.test_report_deliver import Inbox, free_port
-
-TABLES = (
-    "customer",
-    "price",
-    "coupon",
-    "tax_rate",
-    "discount",
-    "subscription",
-    "subscription_item",
-    "invoice",
-    "invoice_line",
-    "event",
-)
-#: Fixed exchange rates (the account bills in USD, EUR and GBP); their values do not matter here.
-RATES = {"usd": Decimal(1), "eur": Decimal("1.1"), "gbp": Decimal("1.25")}
-
-
-def fixed_rate(source: str, target: str, _day: date) -> Decimal:
-    return RATES[source] / RATES[target]
 
 
 @pytest.fixture(scope="module")
@@ -70,30 +47,6 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-def computed_rows(now: datetime) -> Any:
-    """The report's rows through the metrics layer, from what the sync stored."""
-
-    def load(engine: Engine, day: date, settings: Settings) -> ComputedMetrics:
-        with Session(engine) as session:
-            tables = {
-                name: [
-                    dict(row._mapping)
-                    for row in session.execute(select(*SQLModel.metadata.tables[name].columns))
-                ]
-                for name in TABLES
-            }
-        computed = compute(
-            inputs_from_rows(tables),
-            currency=settings.currency,
-            tz=settings.timezone,
-            as_of=now,
-            rate=fixed_rate,
-        )
-        return inputs_from_computed(engine, computed, day)
-
-    return load
-
-
 def test_worker_syncs_then_sends_the_report_of_the_synced_account(
     stripe_server: SimulatorServer, inbox: tuple[Inbox, int], tmp_path: Any
 ) -> None:
@@ -112,10 +65,9 @@ def test_worker_syncs_then_sends_the_report_of_the_synced_account(
         email_to="founder@example.test",
     )
     now = datetime.now(UTC)
-    load = computed_rows(now)
     jobs = WorkerJobs(
-        sync=lambda: run_sync(settings),
-        report=lambda: run_report(settings, now, load=load),
+        sync=lambda: run_sync(settings, now),
+        report=lambda: run_report(settings, now),
     )
     # A worker starting after its report time with nothing sent: a sync and the catch-up
     # report are both due at once, and run one after the other.
@@ -137,9 +89,9 @@ def test_worker_syncs_then_sends_the_report_of_the_synced_account(
                 select(ReportDelivery.report_date, ReportDelivery.status)
             ).all()
         day = report_day(now, "Europe/Paris")
-        summary = build_summary(load(engine, day, settings), day, timezone="Europe/Paris")
     finally:
         engine.dispose()
+    summary = report_for(settings, now, day).summary
 
     assert [status for _, status in runs] == ["ok", "ok"]  # the interval sync, the report's sync
     assert {mode for mode, _ in runs} == {"full", "incremental"}

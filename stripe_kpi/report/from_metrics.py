@@ -1,11 +1,12 @@
-"""The report's rows from the metrics layer's in-memory result (``stripe_kpi.metrics.Computed``).
+"""The report's rows from the metrics layer's result (``stripe_kpi.metrics.Computed``): the one
+source of every figure the daily summary shows.
 
 The numbers come from ``computed`` (the same ledger that fills ``daily_metrics``); only what the
-metrics do not carry is read from the database: customers' names and emails, the cancellation
-feedback and comment of churned subscriptions, and why a customer's MRR is at risk (past due or
-set to cancel, and when). This path is exact where the stored tables are not: the MRR at risk
-is per customer (``CustomerResult.at_risk`` at the end of the day), and trial conversions are the
-metrics layer's own (``CustomerResult.trials``).
+metrics do not carry is joined from the database (:mod:`stripe_kpi.store.details`): customers'
+names and emails, the cancellation feedback and comment of churned subscriptions, and why a
+customer's MRR is at risk (past due or set to cancel, and when). The MRR at risk is per customer
+(``CustomerResult.at_risk`` at the end of the day), and trial conversions are the metrics
+layer's own (``CustomerResult.trials``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from sqlmodel import Session
 
 from stripe_kpi.metrics import Computed, daily_metrics_rows
 from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
-from stripe_kpi.report.load import (
+from stripe_kpi.report.summary import CHART_DAYS
+from stripe_kpi.store.details import (
+    NO_DETAIL,
+    RiskySubscription,
     cancellation_details,
     churn_detail,
     customer_names,
     latest_sync,
     risky_subscriptions,
 )
-from stripe_kpi.report.summary import CHART_DAYS
 
 
 def inputs_from_computed(
@@ -54,9 +57,7 @@ def inputs_from_computed(
     rows = []
     for m in movements:
         name, email = names.get(m.customer_id, (None, None))
-        feedback, comment = (
-            churn_detail(m.subscription_ids, details) if m.type == "churn" else (None, None)
-        )
+        detail = churn_detail(m.subscription_ids, details) if m.type == "churn" else NO_DETAIL
         rows.append(
             MovementRow(
                 date=date.fromordinal(m.day),
@@ -68,8 +69,8 @@ def inputs_from_computed(
                 customer_name=name,
                 customer_email=email,
                 churn_reason=m.churn_reason,  # type: ignore[arg-type]
-                feedback=feedback,
-                comment=comment,
+                feedback=detail.feedback,
+                comment=detail.comment,
                 subscription_ids=tuple(m.subscription_ids),
             )
         )
@@ -115,12 +116,12 @@ def _at_risk_values(computed: Computed, day: date) -> dict[str, int]:
 
 def _at_risk_rows(
     values: dict[str, int],
-    risky: list[AtRiskRow],
+    risky: list[RiskySubscription],
     names: dict[str, tuple[str | None, str | None]],
 ) -> list[AtRiskRow]:
     """One row per customer with their exact amount; the reason and date from their risky
     subscriptions (past due wins over a scheduled cancellation; the earliest cancellation)."""
-    by_customer: dict[str, list[AtRiskRow]] = defaultdict(list)
+    by_customer: dict[str, list[RiskySubscription]] = defaultdict(list)
     for row in risky:
         by_customer[row.customer_id].append(row)
     rows = []

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ out = Console(soft_wrap=True)  # one line per fact, whatever the width: scripts 
 err = Console(stderr=True, soft_wrap=True)
 
 _state: dict[str, Any] = {"debug": False}
+MOVEMENT_TYPES = ("new", "expansion", "contraction", "churn", "reactivation", "fx")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -123,9 +125,14 @@ def sync(
     ),
 ) -> None:
     """Bring the database in step with Stripe (cron-friendly: exit 0 when in step)."""
-    from stripe_kpi.sync_command import run_sync_command
+    from stripe_kpi.progress import counting_progress
+    from stripe_kpi.services import sync_and_derive
 
-    run_sync_command(settings(), full=full, console=out)
+    s = settings()
+    with counting_progress(out, "sync") as progress:
+        outcome = sync_and_derive(s, _now(), full=full, progress=progress)
+    for line in outcome.describe():
+        out.print(line, highlight=False)
 
 
 @app.command()
@@ -139,12 +146,25 @@ def metrics(
     as_csv: bool = typer.Option(False, "--csv", help="The series as CSV, for spreadsheets."),
 ) -> None:
     """MRR, its movements and the SaaS KPIs for a day or a period."""
-    from stripe_kpi.metrics_command import run_metrics_command
+    from stripe_kpi.cli.periods import local_today, parse_period
+    from stripe_kpi.cli.render import SERIES_COLUMNS, metrics_table, series_rows, to_csv
+    from stripe_kpi.errors import InputError
+    from stripe_kpi.services import metrics_document
 
-    run_metrics_command(
-        settings(), out, now=_now(), on=on, start=start, end=end, by=by,
-        as_json=as_json, as_csv=as_csv,
-    )  # fmt: skip
+    if by not in ("day", "month"):
+        raise InputError(f"--by {by!r}: use day or month")
+    if as_json and as_csv:
+        raise InputError("give either --json or --csv, not both")
+    s, now = settings(), _now()
+    period = parse_period(local_today(s, now), on=on, start=start, end=end)
+    document = metrics_document(s, now, period.first, period.last, by)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    elif as_csv:
+        typer.echo(to_csv(SERIES_COLUMNS, series_rows(document)), nl=False)
+    else:
+        for table in metrics_table(document):
+            out.print(table)
 
 
 @app.command()
@@ -159,25 +179,26 @@ def movements(
     as_json: bool = typer.Option(False, "--json", help="JSON rows."),
 ) -> None:
     """Each customer's MRR movements: who, when, how much, and why they churned."""
-    from stripe_kpi.metrics_command import run_movements_command
+    from stripe_kpi.cli.periods import local_today, parse_period
+    from stripe_kpi.cli.render import movements_table, to_csv
+    from stripe_kpi.errors import InputError
+    from stripe_kpi.report.movements import COLUMNS
+    from stripe_kpi.services import movements_for
 
-    run_movements_command(
-        settings(), out, now=_now(), start=start, end=end, kind=kind,
-        as_csv=as_csv, as_json=as_json,
-    )  # fmt: skip
-
-
-def _report_rows(now: datetime) -> Callable[..., Any]:
-    """The report's rows: the metrics computed from the synced tables as of ``now``."""
-
-    def load(engine: Any, day: Any, s: Settings) -> Any:
-        from stripe_kpi.report.from_metrics import inputs_from_computed
-        from stripe_kpi.store.derived import compute_account
-
-        computed = compute_account(engine, currency=s.currency, tz=s.timezone, as_of=now)
-        return inputs_from_computed(engine, computed, day)
-
-    return load
+    if kind is not None and kind not in MOVEMENT_TYPES:
+        raise InputError(f"--type {kind!r}: use one of {', '.join(MOVEMENT_TYPES)}")
+    s, now = settings(), _now()
+    today = local_today(s, now)
+    if start is None and end is None:
+        start = (today - timedelta(days=29)).isoformat()
+    period = parse_period(today, start=start, end=end)
+    rows = movements_for(s, now, period.first, period.last, kind)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif as_csv:
+        typer.echo(to_csv(COLUMNS, [[r[c] for c in COLUMNS] for r in rows]), nl=False)
+    else:
+        out.print(movements_table(rows, f"MRR movements {period.first} → {period.last}"))
 
 
 @app.command()
@@ -198,32 +219,26 @@ def report(
     ),
 ) -> None:
     """The daily summary: printed, written as HTML, or sent by email."""
+    from stripe_kpi.cli.periods import parse_day
     from stripe_kpi.errors import InputError
-    from stripe_kpi.metrics_command import parse_day
-    from stripe_kpi.report.job import build_daily_summary, report_day, send_daily_report
-    from stripe_kpi.report.render import render_html_file, render_text
-    from stripe_kpi.store.engine import open_database
+    from stripe_kpi.report.daily import report_day
+    from stripe_kpi.services import report_for, send_daily_report
 
     if force and not send:
         raise InputError("--force only applies with --send")
     s, now = settings(), _now()
     day = parse_day(on, "--date") if on else report_day(now, s.timezone)
-    load = _report_rows(now)
     if send:
-        outcome = send_daily_report(s, now, day=day, force=force, load=load)
+        outcome = send_daily_report(s, now, day=day, force=force)
         out.print(outcome.describe(), highlight=False, markup=False)
     if html is None and (send and not text):
         return
-    engine = open_database(s.database_url)
-    try:
-        summary, chart = build_daily_summary(engine, s, day, load=load)
-    finally:
-        engine.dispose()
+    daily = report_for(s, now, day)
     if html is not None:
-        html.write_text(render_html_file(summary, chart), encoding="utf-8")
+        html.write_text(daily.html_page, encoding="utf-8")
         out.print(f"wrote {html}", highlight=False, markup=False)
     if text or (html is None and not send):
-        typer.echo(render_text(summary), nl=False)  # plain: Stripe strings are not Rich markup
+        typer.echo(daily.text, nl=False)  # plain: Stripe strings are not Rich markup
 
 
 @app.command()
@@ -237,7 +252,7 @@ def worker() -> None:
     fmt = "json" if s.log_format == "auto" else s.log_format  # the worker logs JSON lines
     # INFO even without --verbose: sync_done and report_done are the worker's heartbeat.
     configure_logging(fmt, logging.DEBUG if _state["debug"] else logging.INFO)
-    run_worker(s, load=lambda engine, day, st: _report_rows(_now())(engine, day, st))
+    run_worker(s, clock=_now)
 
 
 @app.command()
@@ -252,7 +267,7 @@ def demo(
     """The whole pipeline on a simulated Stripe account: no key, no network."""
     from stripe_kpi.demo import run_demo
 
-    run_demo(out, directory=directory, customers=customers, seed=seed, now=_now())
+    run_demo(out, _now(), directory=directory, customers=customers, seed=seed)
 
 
 def _now() -> datetime:

@@ -1,0 +1,3 @@
+from stripe_kpi.cli import main
+
+main()

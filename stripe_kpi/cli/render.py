@@ -1,0 +1,116 @@
+"""What the commands print: Rich tables on a terminal, CSV for spreadsheets,. Everything here
+formats values the services return; nothing computes.
+Money arrives in major units (the ``--json`` document's), so every form shows the same figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+SERIES_COLUMNS = (
+    "date", "mrr", "customers", "arpu", "new", "expansion", "contraction", "churn",
+    "reactivation", "net", "fx", "churned_voluntary", "churned_involuntary",
+)  # fmt: skip
+
+
+def series_rows(document: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for point in document["series"]:
+        moves, churned = point["movements"], point["churned_customers"]
+        rows.append(
+            [
+                point["date"],
+                point["mrr"],
+                point["customers"],
+                point["arpu"],
+                moves["new"],
+                moves["expansion"],
+                moves["contraction"],
+                moves["churn"],
+                moves["reactivation"],
+                moves["net"],
+                moves["fx"],
+                churned["voluntary"],
+                churned["involuntary"],
+            ]
+        )
+    return rows
+
+
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    """Money arrives in major units: a float with cents, or an int for zero-decimal currencies."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def metrics_table(document: dict[str, Any]) -> tuple[Table, Table]:
+    ccy = document["currency"].upper()
+    series = Table(title=f"{document['from']} → {document['to']} ({ccy}, {document['timezone']})")
+    for name in SERIES_COLUMNS:
+        series.add_column(name.replace("churned_", "churned "), justify="right")
+    for row in series_rows(document):
+        series.add_row(*[_fmt(v) if i else str(v) for i, v in enumerate(row)])
+    totals = document["totals"]
+    kpis = Table(title="Totals", show_header=False)
+    kpis.add_column("kpi")
+    kpis.add_column("value", justify="right")
+    pairs = [
+        ("MRR start → end", f"{_fmt(totals['mrr_start'])} → {_fmt(totals['mrr_end'])}"),
+        ("ARR", _fmt(totals["arr"])),
+        ("paying customers", f"{totals['customers_start']} → {totals['customers_end']}"),
+        ("ARPU", _fmt(totals["arpu"])),
+        *[(f"{k} MRR", _fmt(v)) for k, v in totals["movements"].items()],
+        ("churned customers (vol./invol.)", "{voluntary} / {involuntary}".format(
+            **totals["churned_customers"])),
+        ("churned MRR (vol./invol.)", " / ".join(
+            _fmt(totals["churned_mrr"][k]) for k in ("voluntary", "involuntary"))),
+        ("customer churn rate", _pct(totals["customer_churn_rate"])),
+        ("gross / net MRR churn", f"{_pct(totals['gross_mrr_churn_rate'])} / "
+                                  f"{_pct(totals['net_mrr_churn_rate'])}"),
+        ("NRR / GRR", f"{_pct(totals['nrr'])} / {_pct(totals['grr'])}"),
+        ("quick ratio", "—" if totals["quick_ratio"] is None else f"{totals['quick_ratio']:.2f}"),
+        ("LTV", _fmt(totals["ltv"])),
+        ("trial conversion", _pct(totals["trial_conversion"])),
+        ("MRR at risk", _fmt(totals["mrr_at_risk"])),
+    ]  # fmt: skip
+    for name, value in pairs:
+        kpis.add_row(name, value)
+    return series, kpis
+
+
+def movements_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("date", "customer", "type", "amount", "reason", "feedback"):
+        table.add_column(column, justify="right" if column == "amount" else "left")
+    for r in rows:
+        who = " ".join(x for x in (r["name"], f"<{r['email']}>" if r["email"] else None) if x)
+        table.add_row(
+            r["date"],
+            who or r["customer_id"],
+            r["type"],
+            _fmt(r["amount"]),
+            r["churn_reason"] or "",
+            " — ".join(x for x in (r["feedback"], r["comment"]) if x),
+        )
+    return table

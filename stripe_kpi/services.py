@@ -1,0 +1,262 @@
+"""What each command does, as functions that take the settings and ``now`` and return values.
+
+The CLI renders what these return, the worker logs it, the demo chains them; none of them
+prints, and none reads the clock (``now`` comes from the caller, the one place that reads it).
+Each opens the database it needs and closes it before returning.
+
+- :func:`sync_and_derive` — one sync, then the derived tables brought up to date;
+- :func:`metrics_document` — the ``--json`` document of METRICS.md §5 for a period;
+- :func:`movements_for` — each customer's movements in a period, with names and feedback;
+- :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from stripe_kpi.config import Settings
+from stripe_kpi.errors import InputError
+from stripe_kpi.metrics import Computed, metrics_json
+from stripe_kpi.metrics.kpis import Granularity
+from stripe_kpi.progress import Advance
+from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
+from stripe_kpi.report.deliver import (
+    ATTEMPTS,
+    DeliveryOutcome,
+    already_sent,
+    deliver_report,
+    smtp_from_settings,
+)
+from stripe_kpi.report.from_metrics import inputs_from_computed
+from stripe_kpi.report.movements import movement_rows
+from stripe_kpi.store.derived import (
+    compute_account,
+    recompute_derived_tables,
+    update_derived_tables,
+)
+from stripe_kpi.store.engine import open_database
+from stripe_kpi.stripe_api import client_from_settings
+from stripe_kpi.sync import SyncReport, sync
+
+# ---------------------------------------------------------------------------------------------
+# sync
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedUpdate:
+    """How a sync brought ``mrr_movement``, ``daily_metrics`` and ``customer_result`` up to date:
+    ``rebuilt`` whole (a full sync, or an update that had to fall back, ``reason`` says why), or
+    ``updated`` in place for the ``customers`` the sync touched."""
+
+    how: Literal["rebuilt", "updated"]
+    movements: int
+    days: int
+    customers: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    """A sync and what followed it. ``derived`` is ``None`` when nothing changed, deriving was
+    not asked for, or the account has no customers yet."""
+
+    sync: SyncReport
+    derived: DerivedUpdate | None = None
+
+    def describe(self) -> list[str]:
+        """What `stripe-kpi sync` prints: the sync's line, then the derived tables' line."""
+        lines = [_sync_line(self.sync)]
+        if self.derived is not None:
+            lines.append(_derived_line(self.derived))
+        return lines
+
+
+def _sync_line(report: SyncReport) -> str:
+    if report.mode == "full":
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in report.objects.items() if n)
+        return (
+            f"in step: full sync ({report.full_reason}) copied {report.total:,} objects "
+            f"({kinds or 'none'}) in {report.seconds:.1f}s"
+        )
+    if report.events == 0:
+        return f"in step: nothing changed since the last sync ({report.seconds:.1f}s)"
+    return f"in step: applied {report.events:,} events in {report.seconds:.1f}s"
+
+
+def _derived_line(update: DerivedUpdate) -> str:
+    tables = "(tables mrr_movement, daily_metrics)"
+    if update.how == "rebuilt":
+        why = f": {update.reason}" if update.reason else ""
+        return (
+            f"metrics: {update.movements:,} MRR movements over {update.days:,} days rebuilt "
+            f"{tables}{why}"
+        )
+    customers = "customer" if update.customers == 1 else "customers"
+    return (
+        f"metrics: {update.customers:,} {customers} recomputed, {update.movements:,} MRR "
+        f"movements and {update.days:,} days updated in place {tables}"
+    )
+
+
+def sync_and_derive(
+    settings: Settings,
+    now: datetime,
+    *,
+    full: bool = False,
+    derive: bool = True,
+    progress: Advance | None = None,
+    stop: threading.Event | None = None,
+) -> SyncOutcome:
+    """One sync (``--full``: a backfill even when events would do), then the derived tables when
+    anything changed. Errors propagate as ``StripeKpiError`` (one line each)."""
+    engine = open_database(settings.database_url)
+    try:
+        with client_from_settings(settings) as client:
+            report = sync(
+                engine,
+                client,
+                full=full,
+                concurrency=settings.sync_concurrency,
+                now=int(now.timestamp()),
+                progress=progress,
+                stop=stop,
+            )
+        derived = None
+        if derive and (report.mode == "full" or report.events):
+            try:
+                derived = derive_tables(engine, settings, report, now)
+            except InputError:  # an account without customers yet: nothing to derive
+                derived = None
+    finally:
+        engine.dispose()
+    return SyncOutcome(report, derived)
+
+
+def derive_tables(
+    engine: Engine, settings: Settings, report: SyncReport, as_of: datetime
+) -> DerivedUpdate:
+    """A full sync rebuilds the derived tables; an incremental one recomputes only the customers
+    it touched (``update_derived_tables`` falls back to a rebuild when it must, and says why)."""
+    if report.mode == "full":
+        movements, days = recompute_derived_tables(
+            engine, currency=settings.currency, tz=settings.timezone, as_of=as_of
+        )
+        return DerivedUpdate("rebuilt", movements, days)
+    update = update_derived_tables(
+        engine,
+        report.touched_customers,
+        currency=settings.currency,
+        tz=settings.timezone,
+        as_of=as_of,
+    )
+    if update.full_reason is not None:
+        return DerivedUpdate("rebuilt", update.movements, update.days, reason=update.full_reason)
+    return DerivedUpdate("updated", update.movements, update.days, customers=update.customers)
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics and movements
+# ---------------------------------------------------------------------------------------------
+
+
+def computed_account(settings: Settings, now: datetime) -> tuple[Engine, Computed]:
+    """The open database and the whole account computed as of ``now``; the caller disposes of
+    the engine."""
+    engine = open_database(settings.database_url)
+    try:
+        computed = compute_account(
+            engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
+        )
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine, computed
+
+
+def metrics_document(
+    settings: Settings, now: datetime, first: date, last: date, by: Granularity = "day"
+) -> dict[str, Any]:
+    """The ``stripe-kpi metrics --json`` document for ``first``…``last`` (METRICS.md §5)."""
+    engine, computed = computed_account(settings, now)
+    engine.dispose()
+    return metrics_json(computed, first, last, by)
+
+
+def movements_for(
+    settings: Settings, now: datetime, first: date, last: date, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """Each customer's movements in ``first``…``last``, with names and churn feedback."""
+    engine, computed = computed_account(settings, now)
+    try:
+        return movement_rows(engine, computed, first, last, kind)
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# the daily report
+# ---------------------------------------------------------------------------------------------
+
+
+def report_for(settings: Settings, now: datetime, day: date | None = None) -> DailyReport:
+    """The report of ``day`` (default: yesterday in ``STRIPE_KPI_TIMEZONE`` at ``now``), from the
+    metrics computed as of ``now``."""
+    day = day or report_day(now, settings.timezone)
+    engine, computed = computed_account(settings, now)
+    try:
+        rows = inputs_from_computed(engine, computed, day)
+    finally:
+        engine.dispose()
+    return build_daily_report(rows, day, timezone=settings.timezone)
+
+
+def send_daily_report(
+    settings: Settings,
+    now: datetime,
+    *,
+    day: date | None = None,
+    force: bool = False,
+    attempts: int = ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryOutcome:
+    """Build, store and email the report of ``day`` (default: yesterday), once per day unless
+    ``force``.
+
+    SMTP settings are checked before any work, so a missing one is one ``ConfigurationError``
+    line. A failed delivery raises ``DeliveryError`` after the retries; the report stays in
+    ``report_delivery`` with status ``failed``.
+    """
+    target, envelope = smtp_from_settings(settings)
+    report = report_for(settings, now, day)
+    engine = open_database(settings.database_url)
+    try:
+        return deliver_report(
+            engine,
+            render_all(report.summary, report.chart),
+            now=now,
+            target=target,
+            envelope=envelope,
+            force=force,
+            attempts=attempts,
+            sleep=sleep,
+        )
+    finally:
+        engine.dispose()
+
+
+def report_sent(settings: Settings, report_date: str) -> bool:
+    """Whether the report of ``report_date`` (ISO) was sent already (a worker starting late
+    catches up only a day not sent)."""
+    engine = open_database(settings.database_url)
+    try:
+        return already_sent(engine, report_date)
+    finally:
+        engine.dispose()
