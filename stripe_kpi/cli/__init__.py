@@ -180,9 +180,8 @@ def movements(
 ) -> None:
     """Each customer's MRR movements: who, when, how much, and why they churned."""
     from stripe_kpi.cli.periods import local_today, parse_period
-    from stripe_kpi.cli.render import movements_table, to_csv
+    from stripe_kpi.cli.render import MOVEMENT_COLUMNS, movements_table, to_csv
     from stripe_kpi.errors import InputError
-    from stripe_kpi.report.movements import COLUMNS
     from stripe_kpi.services import movements_for
 
     if kind is not None and kind not in MOVEMENT_TYPES:
@@ -196,7 +195,9 @@ def movements(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     elif as_csv:
-        typer.echo(to_csv(COLUMNS, [[r[c] for c in COLUMNS] for r in rows]), nl=False)
+        typer.echo(
+            to_csv(MOVEMENT_COLUMNS, [[r[c] for c in MOVEMENT_COLUMNS] for r in rows]), nl=False
+        )
     else:
         out.print(movements_table(rows, f"MRR movements {period.first} → {period.last}"))
 
@@ -221,13 +222,12 @@ def report(
     """The daily summary: printed, written as HTML, or sent by email."""
     from stripe_kpi.cli.periods import parse_day
     from stripe_kpi.errors import InputError
-    from stripe_kpi.report.daily import report_day
     from stripe_kpi.services import report_for, send_daily_report
 
     if force and not send:
         raise InputError("--force only applies with --send")
     s, now = settings(), _now()
-    day = parse_day(on, "--date") if on else report_day(now, s.timezone)
+    day = parse_day(on, "--date") if on else None  # None: yesterday in STRIPE_KPI_TIMEZONE
     if send:
         outcome = send_daily_report(s, now, day=day, force=force)
         out.print(outcome.describe(), highlight=False, markup=False)

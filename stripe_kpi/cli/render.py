@@ -17,6 +17,13 @@ SERIES_COLUMNS = (
 )  # fmt: skip
 
 
+#: The columns of `movements --csv`, in order: the keys of ``report.movements.movement_rows``.
+MOVEMENT_COLUMNS = (
+    "date", "customer_id", "name", "email", "type", "amount", "mrr_before", "mrr_after",
+    "churn_reason", "cancellation_reason", "feedback", "comment",
+)  # fmt: skip
+
+
 def series_rows(document: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for point in document["series"]:

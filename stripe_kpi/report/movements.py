@@ -14,11 +14,6 @@ from stripe_kpi.metrics import Computed
 from stripe_kpi.metrics.report_json import money
 from stripe_kpi.store.details import NO_DETAIL, cancellation_details, churn_detail, customer_names
 
-COLUMNS = (
-    "date", "customer_id", "name", "email", "type", "amount", "mrr_before", "mrr_after",
-    "churn_reason", "cancellation_reason", "feedback", "comment",
-)  # fmt: skip
-
 
 def movement_rows(
     engine: Engine, computed: Computed, first: date, last: date, kind: str | None = None
