@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from stripe_kpi.errors import ConfigurationError
 
-DEFAULT_DATABASE_URL = "sqlite:///stripe_kpi.store.engine"
+DEFAULT_DATABASE_URL = "sqlite:///stripe_kpi.db"
 
 #: Stripe's secret (sk_) and restricted (rk_) keys, test or live. Publishable keys (pk_) cannot
 #: read subscriptions, so they are refused here rather than with a 401 later.
@@ -132,7 +132,7 @@ class Settings(BaseSettings):
             url = make_url(value)
         except ArgumentError:
             raise ValueError(
-                "is not a database URL (e.g. sqlite:///stripe_kpi.store.engine or "
+                "is not a database URL (e.g. sqlite:///stripe_kpi.db or "
                 "postgresql+psycopg://user@host/db)"
             ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):

@@ -27,7 +27,7 @@ def pg_cluster() -> Iterator[PgCluster]:
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL to an empty database, once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stripe_kpi.store.engine'}"
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stripe_kpi.db'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database(f"t{next(_db_counter)}")
 
@@ -42,4 +42,4 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stripe_kpi.store.engine'}"
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'stripe_kpi.db'}"

@@ -39,12 +39,12 @@ def test_doctor_on_a_fresh_machine_warns_but_passes(tmp_path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "✓ settings: currency usd, time zone UTC"
     assert lines[1] == (
-        "✓ database: sqlite:///stripe_kpi.store.engine (0 customers, 0 subscriptions, 0 invoices)"
+        "✓ database: sqlite:///stripe_kpi.db (0 customers, 0 subscriptions, 0 invoices)"
     )
     assert "! sync: no successful sync yet" in result.stdout
     assert "! stripe key: STRIPE_API_KEY is not set" in result.stdout
     assert "! smtp: SMTP_HOST is not set" in result.stdout
-    assert (tmp_path / "stripe_kpi.store.engine").exists()
+    assert (tmp_path / "stripe_kpi.db").exists()
 
 
 def test_doctor_names_a_bad_setting(monkeypatch) -> None:

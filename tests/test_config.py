@@ -31,7 +31,7 @@ def test_defaults() -> None:
     settings = load_settings()
     assert settings.currency == "usd"
     assert settings.timezone == "UTC"
-    assert settings.database_url == "sqlite:///stripe_kpi.store.engine"
+    assert settings.database_url == "sqlite:///stripe_kpi.db"
     assert settings.stripe_api_key is None
     assert settings.smtp_security == "starttls"
 

@@ -294,7 +294,7 @@ def test_not_a_database_is_one_clear_line(tmp_path) -> None:
 
 def test_missing_folder_is_one_clear_line(tmp_path) -> None:
     with pytest.raises(StorageError, match="does not exist"):
-        open_database(f"sqlite:///{tmp_path}/nope/stripe_kpi.store.engine")
+        open_database(f"sqlite:///{tmp_path}/nope/stripe_kpi.db")
 
 
 def test_unreachable_postgres_is_one_clear_line() -> None:
