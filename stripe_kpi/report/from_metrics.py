@@ -12,6 +12,7 @@ layer's own (``CustomerResult.trials``).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import fields
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -84,19 +85,12 @@ def inputs_from_computed(
     )
 
 
+#: A ``daily_metrics`` row's columns that a ``DayRow`` carries as they are.
+_DAY_COLUMNS = tuple(f.name for f in fields(DayRow) if f.name != "date")
+
+
 def _day_row(row: dict) -> DayRow:
-    return DayRow(
-        date=date.fromisoformat(row["date"]),
-        mrr=row["mrr"],
-        customers=row["customers"],
-        new=row["new"],
-        expansion=row["expansion"],
-        contraction=row["contraction"],
-        churn=row["churn"],
-        reactivation=row["reactivation"],
-        fx=row["fx"],
-        mrr_at_risk=row["mrr_at_risk"],
-    )
+    return DayRow(date=date.fromisoformat(row["date"]), **{c: row[c] for c in _DAY_COLUMNS})
 
 
 def _at_risk_values(computed: Computed, day: date) -> dict[str, int]:
