@@ -14,8 +14,7 @@ from decimal import Decimal
 from stripe_kpi.mapping import merge_rows, rows_for
 from stripe_kpi.metrics import compute, inputs_from_rows, period_kpis
 from stripe_kpi.metrics.computation import Computed
-from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.dunning import DunningPolicy
+from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
 from tests.metrics_factories import no_rates
 
 _STORED = frozenset(
