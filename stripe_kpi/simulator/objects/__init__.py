@@ -30,7 +30,7 @@ from stripe_kpi.simulator.objects.common import API_VERSION, StripeDict, list_ob
 from stripe_kpi.simulator.objects.customers import account, address, customer
 from stripe_kpi.simulator.objects.disputes import dispute
 from stripe_kpi.simulator.objects.events import event
-from stripe_kpi.simulator.objects.invoices import invoice, invoice_item, invoice_line_item, line_tax
+from stripe_kpi.simulator.objects.invoices import invoice, invoice_item, invoice_line_item
 from stripe_kpi.simulator.objects.subscriptions import discount, subscription, subscription_item
 
 __all__ = [
@@ -46,7 +46,6 @@ __all__ = [
     "invoice",
     "invoice_item",
     "invoice_line_item",
-    "line_tax",
     "list_object",
     "plan_from_price",
     "price",

@@ -1,21 +1,9 @@
-"""Invoices, their lines (with each line's taxes) and pending invoice items. Totals, status and
-payment fields are the billing engine's to fill."""
+"""Invoices, their lines and pending invoice items. Totals, taxes, status and payment fields are
+the billing engine's to fill (``billing/invoices.py``)."""
 
 from __future__ import annotations
 
 from stripe_kpi.simulator.objects.common import StripeDict, list_object
-
-
-def line_tax(*, amount: int, taxable_amount: int, tax_rate: str, inclusive: bool) -> StripeDict:
-    """One tax on an invoice line (manual tax rates: ``tax_rate_details``)."""
-    return {
-        "amount": amount,
-        "tax_behavior": "inclusive" if inclusive else "exclusive",
-        "tax_rate_details": {"tax_rate": tax_rate},
-        "taxability_reason": "standard_rated",
-        "taxable_amount": taxable_amount,
-        "type": "tax_rate_details",
-    }
 
 
 def invoice_line_item(
