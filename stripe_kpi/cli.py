@@ -276,7 +276,7 @@ def simulate_serve(
     ),
 ) -> None:
     """Serve a synthetic Stripe account on 127.0.0.1 for manual use and benchmarks."""
-    from stripe_kpi.simulator.cli_support import serve_synthetic
+    from stripe_kpi.simulate_command import serve_synthetic
 
     serve_synthetic(
         port=port,

@@ -21,7 +21,7 @@ from stripe_kpi.metrics_store import compute_account
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.job import build_daily_summary
 from stripe_kpi.report.render import render_html_file, render_text
-from stripe_kpi.simulator.cli_support import synthetic_account
+from stripe_kpi.simulate_command import synthetic_account
 from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer
 from stripe_kpi.sync_command import run_sync_command
 

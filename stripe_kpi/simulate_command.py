@@ -1,5 +1,8 @@
 """What `stripe-kpi simulate serve` and `stripe-kpi demo` need from the simulator: a synthetic
-account whose present is now, served on 127.0.0.1."""
+account whose present is now, served on 127.0.0.1.
+
+It lives outside ``stripe_kpi/simulator/`` because it speaks the CLI's language (a Rich console,
+``ConfigurationError``), and the simulator imports nothing of stripe_kpi but itself."""
 
 from __future__ import annotations
 
