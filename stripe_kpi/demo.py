@@ -18,7 +18,7 @@ from stripe_kpi.config import Settings, load_settings
 from stripe_kpi.errors import StorageError
 from stripe_kpi.progress import counting_progress
 from stripe_kpi.services import report_for, sync_and_derive
-from stripe_kpi.simulator.cli_support import synthetic_account
+from stripe_kpi.simulator.saas import synthetic_account
 from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer
 
 DEMO_DIR = Path("stripe-kpi-demo")

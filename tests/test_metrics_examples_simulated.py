@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from stripe_kpi.metrics import compute, inputs_from_rows, period_kpis
 from stripe_kpi.metrics.computation import Computed
-from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.dunning import DunningPolicy
+from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
 from stripe_kpi.sync.mapping import merge_rows, rows_for
 from tests.metrics_factories import no_rates
 

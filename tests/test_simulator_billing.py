@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.billing_invoices import format_money, price_amount
+from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
+from stripe_kpi.simulator.billing.invoices import format_money, price_amount
 from stripe_kpi.simulator.clock import to_unix
-from stripe_kpi.simulator.dunning import DunningPolicy
 from stripe_kpi.simulator.saas import generate_account
 
 

@@ -20,9 +20,8 @@ from stripe._invoice import Invoice
 from stripe._price import Price
 from stripe._subscription import Subscription
 
-from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
 from stripe_kpi.simulator.data import StripeData
-from stripe_kpi.simulator.dunning import DunningPolicy
 from stripe_kpi.simulator.objects import API_VERSION
 from stripe_kpi.simulator.saas import generate_account
 from tests.stripe_shape import check_shape, class_for_object

@@ -291,9 +291,10 @@ def simulate_serve(
     ),
 ) -> None:
     """Serve a synthetic Stripe account on 127.0.0.1 for manual use and benchmarks."""
-    from stripe_kpi.simulator.cli_support import serve_synthetic
+    from stripe_kpi.cli.simulate import serve_synthetic
 
     serve_synthetic(
+        _now(),
         port=port,
         seed=seed,
         customers=customers,

@@ -1,6 +1,6 @@
 """The hand-off between the simulated billing engine and the simulated HTTP server.
 
-The engine (``billing.py``) produces a ``StripeData``; the server (``server.py``) serves it with
+The engine (``billing/``) produces a ``StripeData``; the server (``server/``) serves it with
 Stripe's list semantics. Objects are plain JSON-ready dicts in the exact shape of the API version
 that the installed ``stripe`` package pins; the server never invents fields, the engine never
 knows about HTTP.

@@ -404,3 +404,12 @@ def _nickname(c: _Catalog, price: StripeDict) -> str | None:
         if candidate["id"] == price["id"]:
             return key
     return None
+
+
+def synthetic_account(seed: int, customers: int, months: int, now: datetime) -> BillingAccount:
+    """An account of ``months`` months that ends at ``now`` (whole seconds): given the real
+    present, a sync with the real clock sees its events as recent, as with a real account."""
+    end = now.replace(microsecond=0)
+    return generate_account(
+        seed=seed, customers=customers, start=end - timedelta(days=round(months * 30.44)), end=end
+    )

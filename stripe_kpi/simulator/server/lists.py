@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeData, StripeDict
-from stripe_kpi.simulator.server_errors import resource_missing
-from stripe_kpi.simulator.server_filters import SPECS, Predicate
-from stripe_kpi.simulator.server_params import ListRequest, PageRequest
+from stripe_kpi.simulator.server.errors import resource_missing
+from stripe_kpi.simulator.server.filters import SPECS, Predicate
+from stripe_kpi.simulator.server.params import ListRequest, PageRequest
 
 #: A retrieved or listed invoice embeds "the first handful" of its lines: ten, in practice.
 EMBEDDED_LINES = 10

@@ -8,8 +8,8 @@ paid by the customer (here: a few days later). Failed charges follow ``DunningPo
 
 from __future__ import annotations
 
+from stripe_kpi.simulator.billing.ledger import Ledger, StripeDict, SubState
 from stripe_kpi.simulator.clock import DAY
-from stripe_kpi.simulator.ledger import Ledger, StripeDict, SubState
 
 #: Days after finalization a ``send_invoice`` customer pays (bank transfer, no dunning).
 SEND_INVOICE_PAYS_AFTER_DAYS = 5

@@ -2,7 +2,7 @@
 
 Authentication, restricted-key permissions, the fault knobs (latency, rate limit, random 429 /
 500 / malformed bodies), routing to the list and retrieve endpoints, rendering and ``expand[]``.
-``SimulatorServer`` (``server.py``) puts it behind HTTP.
+``SimulatorServer`` (``simulator_server.py``) puts it behind HTTP.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import orjson
 import stripe
 
 from stripe_kpi.simulator.data import StripeData, StripeDict
-from stripe_kpi.simulator.server_errors import (
+from stripe_kpi.simulator.server.errors import (
     StripeHTTPError,
     api_error,
     expired_api_key,
@@ -35,11 +35,11 @@ from stripe_kpi.simulator.server_errors import (
     unknown_parameter,
     unrecognized_url,
 )
-from stripe_kpi.simulator.server_expand import Resolver, expand_list, expand_object
-from stripe_kpi.simulator.server_filters import SPECS, Params, as_list
-from stripe_kpi.simulator.server_http import HTTPReply
-from stripe_kpi.simulator.server_lists import AccountIndex, render
-from stripe_kpi.simulator.server_params import (
+from stripe_kpi.simulator.server.expand import Resolver, expand_list, expand_object
+from stripe_kpi.simulator.server.filters import SPECS, Params, as_list
+from stripe_kpi.simulator.server.http import HTTPReply
+from stripe_kpi.simulator.server.lists import AccountIndex, render
+from stripe_kpi.simulator.server.params import (
     PageRequest,
     parse_list_request,
     parse_query,

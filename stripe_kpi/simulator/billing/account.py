@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
-from stripe_kpi.simulator.billing_changes import Changes
+from stripe_kpi.simulator.billing.changes import Changes
+from stripe_kpi.simulator.billing.dunning import DunningPolicy
+from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
-from stripe_kpi.simulator.dunning import DunningPolicy
 from stripe_kpi.simulator.events import frozen_copy, no_cycle_collector
-from stripe_kpi.simulator.ledger import StripeDict, SubState
-from stripe_kpi.simulator.renewals import TRIAL_NOTICE
 
 Ref = StripeDict | str
 Tier = tuple[int | None, int | None, int | None]  # (up_to, unit_amount, flat_amount)

@@ -16,9 +16,9 @@
 
 from __future__ import annotations
 
+from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.payments import Payments
 from stripe_kpi.simulator.clock import DAY
-from stripe_kpi.simulator.ledger import StripeDict, SubState
-from stripe_kpi.simulator.payments import Payments
 
 TRIAL_NOTICE = 3 * DAY
 

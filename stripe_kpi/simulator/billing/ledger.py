@@ -2,7 +2,7 @@
 
 Layers, each a subclass of the one before: ``Ledger`` (here) → ``payments.Payments`` (finalize,
 charge, dunning) → ``renewals.Renewals`` (what time does to a subscription) →
-``billing_changes.Changes`` (scripted changes) → ``billing.BillingAccount`` (creation, snapshot).
+``changes.Changes`` (scripted changes) → ``account.BillingAccount`` (creation, snapshot).
 
 Objects are kept in their Stripe shape and changed in place, so what the account shows is
 always what the engine used. What Stripe knows but does not show (a subscription's billing
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stripe_kpi.simulator import objects
-from stripe_kpi.simulator.billing_invoices import (
+from stripe_kpi.simulator.billing.dunning import DunningPolicy, FailureWindow
+from stripe_kpi.simulator.billing.invoices import (
     apply_discount,
     apply_taxes,
     fill_totals,
@@ -31,7 +32,6 @@ from stripe_kpi.simulator.billing_invoices import (
     proration_description,
 )
 from stripe_kpi.simulator.clock import HOUR, period_boundary
-from stripe_kpi.simulator.dunning import DunningPolicy, FailureWindow
 from stripe_kpi.simulator.events import EventLog
 from stripe_kpi.simulator.ids import IdFactory
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeDict
-from stripe_kpi.simulator.server_errors import cannot_expand
+from stripe_kpi.simulator.server.errors import cannot_expand
 
 #: id → the object to show in its place; raises ``StripeHTTPError`` when it may not be shown.
 Resolver = Callable[[str, str], StripeDict | None]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeDict
-from stripe_kpi.simulator.server_errors import invalid_request, unknown_parameter
+from stripe_kpi.simulator.server.errors import invalid_request, unknown_parameter
 
 Params = dict[str, Any]
 Predicate = Callable[[StripeDict], bool]

@@ -2,7 +2,7 @@
 
 Stripe rejects what it does not know (``parameter_unknown``), checks ``limit`` is 1–100 and
 parses ``created`` as an exact second or ``created[gt|gte|lt|lte]`` bounds. Per-endpoint filters
-live in ``server_filters``; here they are looked up, validated and turned into predicates.
+live in ``filters``; here they are looked up, validated and turned into predicates.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from stripe_kpi.simulator.server_errors import (
+from stripe_kpi.simulator.server.errors import (
     invalid_integer,
     invalid_request,
     unknown_parameter,
 )
-from stripe_kpi.simulator.server_filters import SPECS, Params, Predicate, as_list, text
+from stripe_kpi.simulator.server.filters import SPECS, Params, Predicate, as_list, text
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100

@@ -1,31 +1,23 @@
-"""What `stripe-kpi simulate serve` and `stripe-kpi demo` need from the simulator: a synthetic
-account whose present is now, served on 127.0.0.1."""
+"""`stripe-kpi simulate serve`: a synthetic account whose present is now, served on 127.0.0.1.
+
+It lives in the CLI, not in ``stripe_kpi/simulator/``, because it speaks the CLI's language (a
+Rich console, ``ConfigurationError``), and the simulator imports nothing of stripe_kpi but
+itself."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 
 from stripe_kpi.errors import ConfigurationError
-from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.simulator.saas import synthetic_account
 from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer, serve_forever
 
 
-def synthetic_account(
-    seed: int, customers: int, months: int, now: datetime | None = None
-) -> BillingAccount:
-    """An account that ends *now* (whole seconds), so a sync with the real clock sees its events
-    as recent, exactly as with a real Stripe account."""
-    end = (now or datetime.now(UTC)).replace(microsecond=0)
-    return generate_account(
-        seed=seed, customers=customers, start=end - timedelta(days=round(months * 30.44)), end=end
-    )
-
-
 def serve_synthetic(
+    now: datetime,
     *,
     port: int,
     seed: int,
@@ -35,7 +27,7 @@ def serve_synthetic(
     **options: Any,
 ) -> None:
     with console.status(f"generating {customers:,} customers over {months} months…"):
-        data = synthetic_account(seed, customers, months).snapshot()
+        data = synthetic_account(seed, customers, months, now).snapshot()
 
     def announce(server: SimulatorServer) -> None:
         counts = ", ".join(

@@ -1,19 +1,8 @@
-"""A local HTTP server that speaks enough of the Stripe API for a read-only sync.
+"""``SimulatorServer``: the Stripe-compatible server as one object, on a background thread.
 
-``SimulatorServer`` serves a ``StripeData`` (the simulated account) the way api.stripe.com would
-serve a real one, so that the official ``stripe`` client, pointed at it with
-``base_addresses={"api": server.url}``, works unchanged: Bearer or Basic authentication with test
-keys, restricted keys with per-resource permissions, Stripe's error bodies, list paging with
-cursors, ``created`` filters, ``expand[]``, invoice lines beyond the ten embedded ones, the Events
-API. For reliability tests and benchmarks it can add latency, a rate limit, random 429s, 500s and
-malformed bodies, from a seeded random generator so a test sees the same faults every run.
-
-It speaks one API version: the one the installed ``stripe`` package pins. A request's
-``Stripe-Version`` header is accepted whatever it says and every response names the pinned
-version in its own ``Stripe-Version`` header: the objects come from the billing engine in that
-shape and are never converted.
-
-The server is read-only: any method other than GET is refused with 405.
+It wires ``api.StripeAPI`` (request → reply) to ``http.serve_in_thread`` (the sockets), swaps the
+served account, exposes the fault knobs and counts what it answered. ``serve_forever`` runs one
+until Ctrl-C, for ``stripe-kpi simulate serve``.
 """
 
 from __future__ import annotations
@@ -26,22 +15,12 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeData
-from stripe_kpi.simulator.server_api import API_VERSION, PERMISSIONS, Knobs, StripeAPI
-from stripe_kpi.simulator.server_http import serve_in_thread
-from stripe_kpi.simulator.server_lists import AccountIndex
+from stripe_kpi.simulator.server.api import Knobs, StripeAPI
+from stripe_kpi.simulator.server.http import serve_in_thread
+from stripe_kpi.simulator.server.lists import AccountIndex
 
 DEFAULT_API_KEY = "sk_test_simulator"
 DEFAULT_PORT = 12111  # stripe-mock's port: a familiar default for a local Stripe
-
-__all__ = [
-    "API_VERSION",
-    "DEFAULT_API_KEY",
-    "DEFAULT_PORT",
-    "PERMISSIONS",
-    "Knobs",
-    "SimulatorServer",
-    "serve_forever",
-]
 
 
 def _knob(name: str, doc: str) -> Any:

@@ -22,10 +22,10 @@ from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
+from stripe_kpi.simulator.billing.dunning import FailureWindow
+from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.renewals import Renewals
 from stripe_kpi.simulator.clock import to_unix
-from stripe_kpi.simulator.dunning import FailureWindow
-from stripe_kpi.simulator.ledger import StripeDict, SubState
-from stripe_kpi.simulator.renewals import Renewals
 
 Ref = StripeDict | str
 ProrationBehavior = Literal["create_prorations", "always_invoice", "none"]

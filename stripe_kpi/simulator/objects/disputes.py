@@ -1,0 +1,96 @@
+"""Disputes: a card dispute on an invoice's charge."""
+
+from __future__ import annotations
+
+from stripe_kpi.simulator.objects.common import StripeDict
+
+
+def dispute(
+    *,
+    id: str,
+    charge: str,
+    payment_intent: str,
+    amount: int,
+    currency: str,
+    created: int,
+    livemode: bool,
+    reason: str = "fraudulent",
+) -> StripeDict:
+    """A card dispute on an invoice's charge, as ``charge.dispute.created`` carries it."""
+    return {
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge,
+        "created": created,
+        "currency": currency,
+        "enhanced_eligibility_types": [],
+        "evidence": {
+            "access_activity_log": None,
+            "appeal": None,
+            "billing_address": None,
+            "cancellation_policy": None,
+            "cancellation_policy_disclosure": None,
+            "cancellation_rebuttal": None,
+            "customer_communication": None,
+            "customer_email_address": None,
+            "customer_name": None,
+            "customer_purchase_ip": None,
+            "customer_signature": None,
+            "duplicate_charge_documentation": None,
+            "duplicate_charge_explanation": None,
+            "duplicate_charge_id": None,
+            "enhanced_evidence": {
+                "mastercard_compliance": None,
+                "visa_compelling_evidence_3": None,
+                "visa_compliance": None,
+            },
+            "product_description": None,
+            "receipt": None,
+            "refund_policy": None,
+            "refund_policy_disclosure": None,
+            "refund_refusal_explanation": None,
+            "service_date": None,
+            "service_documentation": None,
+            "shipping_address": None,
+            "shipping_carrier": None,
+            "shipping_date": None,
+            "shipping_documentation": None,
+            "shipping_tracking_number": None,
+            "uncategorized_file": None,
+            "uncategorized_text": None,
+        },
+        "evidence_details": {
+            "due_by": created + 21 * 86_400,
+            "enhanced_eligibility": {
+                "mastercard_compliance": None,
+                "visa_compelling_evidence_3": None,
+                "visa_compliance": None,
+            },
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "id": id,
+        "intended_submission_method": None,
+        "is_charge_refundable": False,
+        "livemode": livemode,
+        "metadata": {},
+        "network_reason_code": "10.4",
+        "object": "dispute",
+        "payment_intent": payment_intent,
+        "payment_method_details": {
+            "amazon_pay": None,
+            "card": {
+                "brand": "visa",
+                "case_type": "chargeback",
+                "network": "visa",
+                "network_reason_code": "10.4",
+            },
+            "klarna": None,
+            "paypal": None,
+            "type": "card",
+        },
+        "reason": reason,
+        "status": "needs_response",
+    }
