@@ -17,6 +17,7 @@ from stripe_kpi.metrics.calendar import month_end, month_start, next_month
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.records import AccountHistory
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
 
 Granularity = Literal["day", "month"]
 _ONE = Decimal(1)
@@ -96,12 +97,7 @@ class PeriodKpis:
 
 
 def _movements(ledger: Ledger, first: int, last: int) -> MovementTotals:
-    return MovementTotals(
-        *(
-            ledger.flow(name, first, last)
-            for name in ("new", "expansion", "contraction", "churn", "reactivation", "fx")
-        )
-    )
+    return MovementTotals(**{name: ledger.flow(name, first, last) for name in MOVEMENT_TYPES})
 
 
 def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:

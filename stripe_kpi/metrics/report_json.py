@@ -24,6 +24,7 @@ from stripe_kpi.metrics.kpis import (
 )
 from stripe_kpi.metrics.money import minor_exponent, round_minor
 from stripe_kpi.metrics.movements import Movement
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
 
 _RATIO_PLACES = Decimal("0.000001")
 
@@ -151,12 +152,7 @@ def daily_metrics_rows(
         for column in ("mrr", "customers", "mrr_at_risk"):
             row[column] = ledger.level(column, n)
         for column in (
-            "new",
-            "expansion",
-            "contraction",
-            "churn",
-            "reactivation",
-            "fx",
+            *MOVEMENT_TYPES,
             "churned_voluntary",
             "churned_involuntary",
             "churned_mrr_voluntary",

@@ -17,7 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from stripe_kpi.errors import InputError
-from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow
+from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
+from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
 
 CHART_DAYS = 90
 TRAILING_DAYS = 30
@@ -55,15 +56,16 @@ class Movements:
 
 @dataclass(frozen=True, slots=True)
 class CustomerLine:
-    """A customer who started, came back or left on the report day. Strings come from Stripe
-    unchanged (the templates escape them); ``amount`` is the signed movement."""
+    """A customer who started, came back or left on the report day (``movement`` is ``new``,
+    ``reactivation`` or ``churn``). Strings come from Stripe unchanged (the templates escape
+    them); ``amount`` is the signed movement; ``churn_reason`` is set for a churn."""
 
     customer_id: str
     name: str | None
     email: str | None
-    movement: str  # new | reactivation | churn
+    movement: MovementType
     amount: int
-    churn_reason: str | None = None  # voluntary | involuntary
+    churn_reason: ChurnReason | None = None
     feedback: str | None = None
     comment: str | None = None
 
@@ -81,7 +83,7 @@ class AtRiskLine:
     customer_id: str
     name: str | None
     email: str | None
-    reason: str | None  # past_due | cancel_scheduled | None (not known)
+    reason: RiskReason | None  # None: at risk, reason no longer known
     mrr: int | None
     cancels_on: date | None = None
 
@@ -246,7 +248,11 @@ def build_summary(
 
 
 def _customer_lines(
-    movements: Sequence[MovementRow], day: date, kinds: tuple[str, ...], *, descending: bool
+    movements: Sequence[MovementRow],
+    day: date,
+    kinds: tuple[MovementType, ...],
+    *,
+    descending: bool,
 ) -> tuple[CustomerLine, ...]:
     """The day's customers of these kinds, biggest first (largest gain, or largest loss)."""
     rows = [m for m in movements if m.date == day and m.type in kinds]
