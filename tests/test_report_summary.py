@@ -8,8 +8,9 @@ from fractions import Fraction
 import pytest
 
 from stripe_kpi.errors import InputError
+from stripe_kpi.metrics.vocabulary import Movements
 from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
-from stripe_kpi.report.summary import Movements, build_summary
+from stripe_kpi.report.summary import build_summary
 
 D = date(2026, 11, 23)
 

@@ -17,7 +17,7 @@ from stripe_kpi.metrics.calendar import month_end, month_start, next_month
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.records import AccountHistory
-from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES, Movements
 
 Granularity = Literal["day", "month"]
 _ONE = Decimal(1)
@@ -28,21 +28,6 @@ def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | Non
     if not denominator:
         return None
     return Decimal(numerator) / Decimal(denominator)
-
-
-@dataclass(frozen=True, slots=True)
-class MovementTotals:
-    new: int = 0
-    expansion: int = 0
-    contraction: int = 0
-    churn: int = 0
-    reactivation: int = 0
-    fx: int = 0
-
-    @property
-    def net(self) -> int:
-        """Net new MRR: new + expansion + reactivation + contraction + churn (fx apart)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churn
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +46,7 @@ class SeriesPoint:
     mrr: int
     customers: int
     arpu: Decimal | None
-    movements: MovementTotals
+    movements: Movements
     churned_customers: ChurnSplit
     churned_mrr: ChurnSplit
     mrr_at_risk: int
@@ -78,7 +63,7 @@ class PeriodKpis:
     mrr_end: int
     customers_start: int
     customers_end: int
-    movements: MovementTotals
+    movements: Movements
     churned_customers: ChurnSplit
     churned_mrr: ChurnSplit
     customer_churn_rate: Decimal | None
@@ -96,8 +81,8 @@ class PeriodKpis:
     mrr_at_risk: int
 
 
-def _movements(ledger: Ledger, first: int, last: int) -> MovementTotals:
-    return MovementTotals(**{name: ledger.flow(name, first, last) for name in MOVEMENT_TYPES})
+def _movements(ledger: Ledger, first: int, last: int) -> Movements:
+    return Movements(**{name: ledger.flow(name, first, last) for name in MOVEMENT_TYPES})
 
 
 def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:

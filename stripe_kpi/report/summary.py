@@ -10,48 +10,18 @@ denominator are ``None`` ("n/a"), never 0.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from stripe_kpi.errors import InputError
-from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
+from stripe_kpi.metrics.vocabulary import ChurnReason, Movements, MovementType
 from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
 
 CHART_DAYS = 90
 TRAILING_DAYS = 30
-
-
-@dataclass(frozen=True, slots=True)
-class Movements:
-    """Signed sums of the five movements (contraction and churn are ≤ 0); ``fx`` apart, as
-    METRICS.md §2 keeps exchange-rate changes out of net new MRR."""
-
-    new: int = 0
-    expansion: int = 0
-    contraction: int = 0
-    churn: int = 0
-    reactivation: int = 0
-    fx: int = 0
-
-    @property
-    def net(self) -> int:
-        """Net new MRR = new + expansion + reactivation + contraction + churn (fx excluded)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churn
-
-    @classmethod
-    def total(cls, days: Iterable[DayRow]) -> Movements:
-        rows = list(days)
-        return cls(
-            new=sum(d.new for d in rows),
-            expansion=sum(d.expansion for d in rows),
-            contraction=sum(d.contraction for d in rows),
-            churn=sum(d.churn for d in rows),
-            reactivation=sum(d.reactivation for d in rows),
-            fx=sum(d.fx for d in rows),
-        )
 
 
 @dataclass(frozen=True, slots=True)
