@@ -121,6 +121,16 @@ def test_kpis() -> None:
     assert s.trial_conversion == Fraction(1, 2)
 
 
+def test_arpu_is_rounded_half_up_to_the_minor_unit() -> None:
+    def arpu(mrr: int, customers: int) -> int | None:
+        return build_summary(ReportInputs("usd", [DayRow(D, mrr=mrr, customers=customers)]), D).arpu
+
+    assert arpu(1_001, 2) == 501  # 500.5 → 501
+    assert arpu(1_000, 3) == 333  # 333.33…
+    assert arpu(2_000, 3) == 667  # 666.67
+    assert arpu(0, 0) is None  # no paying customer: none, not 0
+
+
 def test_customers_of_the_day_with_names_and_reasons() -> None:
     s = build_summary(rows(), D)
     assert [(c.name, c.amount, c.movement) for c in s.new_customers] == [("Newco", 4_000, "new")]

@@ -4,7 +4,8 @@ Text, HTML and chart all read one :class:`DailySummary`, so they can never disag
 templates only format. The definitions are shared/METRICS.md's: a day's MRR is the MRR at the end
 of that day; "month to date" is [first of the month, D] with ``MRR_start`` at the end of the day
 before; "trailing 30 days" compares the end of D with the end of D−30; rates with a zero
-denominator are ``None`` ("n/a"), never 0.
+denominator are ``None`` ("n/a"), never 0. Each KPI is computed by :mod:`stripe_kpi.metrics.kpis`,
+the same functions as ``stripe-kpi metrics --json``; rates stay exact fractions for the templates.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from stripe_kpi.errors import InputError
+from stripe_kpi.metrics import kpis
+from stripe_kpi.metrics.money import round_minor
 from stripe_kpi.metrics.vocabulary import ChurnReason, Movements, MovementType
 from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
 
@@ -82,7 +85,7 @@ class DailySummary:
     churned_customers: tuple[CustomerLine, ...]
     churned_mtd_voluntary: int
     churned_mtd_involuntary: int
-    arpu: int | None
+    arpu: int | None  # rounded half up to the minor unit
     customer_churn_rate: Fraction | None  # month to date
     nrr: Fraction | None  # month to date
     trials_ended: int  # month to date
@@ -122,9 +125,7 @@ class DailySummary:
 
     @property
     def trial_conversion(self) -> Fraction | None:
-        if not self.trials_ended:
-            return None
-        return Fraction(self.trials_converted, self.trials_ended)
+        return kpis.trial_conversion(self.trials_converted, self.trials_ended)
 
 
 class DaySeries:
@@ -203,9 +204,9 @@ def build_summary(
         churned_customers=_customer_lines(month_movements, day, ("churn",), descending=False),
         churned_mtd_voluntary=sum(1 for m in churned_mtd if m.churn_reason != "involuntary"),
         churned_mtd_involuntary=sum(1 for m in churned_mtd if m.churn_reason == "involuntary"),
-        arpu=_arpu(today.mrr, today.customers),
-        customer_churn_rate=_ratio(len(churned_mtd), before_month.customers),
-        nrr=_nrr(before_month.mrr, mtd),
+        arpu=_rounded(kpis.arpu(today.mrr, today.customers)),
+        customer_churn_rate=kpis.customer_churn_rate(len(churned_mtd), before_month.customers),
+        nrr=kpis.nrr(before_month.mrr, mtd),
         trials_ended=len(trials),
         trials_converted=sum(1 for t in trials if t.converted),
         mrr_at_risk=risk_total,
@@ -259,21 +260,6 @@ def _at_risk_line(row: AtRiskRow) -> AtRiskLine:
     )
 
 
-def _arpu(mrr: int, customers: int) -> int | None:
-    """MRR ÷ paying customers, rounded half up to the minor unit; none without customers."""
-    if customers <= 0:
-        return None
-    return int((Decimal(mrr) / Decimal(customers)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _ratio(numerator: int, denominator: int) -> Fraction | None:
-    return None if denominator == 0 else Fraction(numerator, denominator)
-
-
-def _nrr(mrr_start: int, mtd: Movements) -> Fraction | None:
-    """NRR = 1 − net MRR churn rate = (MRR_start + expansion + reactivation + contraction +
-    churn) ÷ MRR_start: the month's new customers do not count (METRICS.md §4)."""
-    if mrr_start == 0:
-        return None
-    kept = mrr_start + mtd.expansion + mtd.reactivation + mtd.contraction + mtd.churn
-    return Fraction(kept, mrr_start)
+def _rounded(amount: Decimal | None) -> int | None:
+    """Half up to the minor unit, as ``--json`` rounds money (``money.round_minor``)."""
+    return None if amount is None else round_minor(amount)
