@@ -204,12 +204,6 @@ def _monthly_churn(computed: Computed, month: date) -> Fraction | None:
     return customer_churn_rate(churned, ledger.level("customers", first - 1))
 
 
-def monthly_churn_rate(computed: Computed, month: date) -> Decimal | None:
-    """Customers churned in ``month`` ÷ paying customers at its start (None: nobody paying)."""
-    rate = _monthly_churn(computed, month)
-    return None if rate is None else Decimal(rate.numerator) / rate.denominator
-
-
 def lifetime_value(computed: Computed, last: date) -> Decimal | None:
     """LTV = ARPU at ``last`` ÷ the mean monthly customer churn rate of the last three full months.
 
