@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -30,6 +31,7 @@ from stripe_kpi.metrics import (
     compute,
     daily_metrics_rows,
     inputs_from_rows,
+    kpis,
     metrics_json,
     mrr_movement_rows,
     period_kpis,
@@ -38,6 +40,7 @@ from stripe_kpi.metrics import (
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.inputs import AccountHistory
 from stripe_kpi.metrics.kpis import churned_customers
+from stripe_kpi.metrics.vocabulary import Movements
 from tests.metrics_factories import Account, at, no_rates, prorate, ts
 
 OCT = (date(2026, 10, 1), date(2026, 10, 31))
@@ -163,6 +166,24 @@ def test_period_rates(october: Computed) -> None:
     assert k.arr == 540000
     assert k.mrr_at_risk == 3000  # G, set to cancel
     assert k.trial_conversion is None  # no trial ended
+
+
+def test_kpi_definitions_on_plain_numbers() -> None:
+    """The functions the report shares with period_kpis: October's figures, exact."""
+    october = Movements(new=8000, expansion=3000, contraction=-5000, churn=-9000)
+    assert kpis.customer_churn_rate(2, 6) == Fraction(1, 3)
+    assert kpis.gross_mrr_churn_rate(48000, october) == Fraction(14000, 48000)
+    assert kpis.net_mrr_churn_rate(48000, october) == Fraction(11000, 48000)
+    assert kpis.nrr(48000, october) == Fraction(37000, 48000)
+    assert kpis.grr(48000, october) == Fraction(34000, 48000)
+    assert kpis.quick_ratio(october) == Fraction(11000, 14000)
+    assert kpis.trial_conversion(1, 4) == Fraction(1, 4)
+    assert kpis.arpu(45001, 2) == Decimal("22500.5")  # not rounded: the caller rounds once
+    # Zero denominators: undefined, not 0.
+    assert kpis.customer_churn_rate(0, 0) is None
+    assert (kpis.nrr(0, october), kpis.grr(0, october), kpis.arpu(0, 0)) == (None,) * 3
+    assert kpis.quick_ratio(Movements(new=100)) is None  # nothing lost
+    assert kpis.trial_conversion(0, 0) is None
 
 
 def test_ltv_reads_the_last_three_full_months(october: Computed) -> None:

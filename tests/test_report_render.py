@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from fractions import Fraction
 
+from stripe_kpi.metrics.vocabulary import Movements
 from stripe_kpi.report.chart import render_chart
 from stripe_kpi.report.render import (
     chart_content_id,
@@ -19,7 +20,7 @@ from stripe_kpi.report.render import (
     render_subject,
     render_text,
 )
-from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary, Movements
+from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary
 
 D = date(2026, 11, 23)
 XSS = "<script>alert(1)</script>"

@@ -8,8 +8,9 @@ from fractions import Fraction
 import pytest
 
 from stripe_kpi.errors import InputError
+from stripe_kpi.metrics.vocabulary import Movements
 from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
-from stripe_kpi.report.summary import Movements, build_summary
+from stripe_kpi.report.summary import build_summary
 
 D = date(2026, 11, 23)
 
@@ -118,6 +119,16 @@ def test_kpis() -> None:
     # Trials ended in November: 2, of which 1 converted (the October one does not count).
     assert (s.trials_ended, s.trials_converted) == (2, 1)
     assert s.trial_conversion == Fraction(1, 2)
+
+
+def test_arpu_is_rounded_half_up_to_the_minor_unit() -> None:
+    def arpu(mrr: int, customers: int) -> int | None:
+        return build_summary(ReportInputs("usd", [DayRow(D, mrr=mrr, customers=customers)]), D).arpu
+
+    assert arpu(1_001, 2) == 501  # 500.5 → 501
+    assert arpu(1_000, 3) == 333  # 333.33…
+    assert arpu(2_000, 3) == 667  # 666.67
+    assert arpu(0, 0) is None  # no paying customer: none, not 0
 
 
 def test_customers_of_the_day_with_names_and_reasons() -> None:

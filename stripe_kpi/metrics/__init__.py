@@ -6,6 +6,10 @@ period (:func:`period_kpis`), a daily or monthly series (:func:`series`), cohort
 ``--json`` document (:func:`metrics_json`) and the rows of the derived
 tables (:func:`mrr_movement_rows`, :func:`daily_metrics_rows`). Nothing here does I/O or reads the
 clock; see shared/METRICS.md for every definition.
+
+The words the report shares with this layer (movement types, churn reasons, :class:`Movements`)
+live in :mod:`~stripe_kpi.metrics.vocabulary`; each KPI's definition is one function of
+:mod:`~stripe_kpi.metrics.kpis` (``arpu``, ``nrr``…) that the report calls as well.
 """
 
 from stripe_kpi.metrics.computation import Computed, compute, compute_customers, horizons

@@ -75,14 +75,6 @@ class LocalCalendar:
         return self._first + bisect_right(midnights, ts) - 1
 
 
-def day_number(day: date) -> int:
-    return day.toordinal()
-
-
-def day_date(day: int) -> date:
-    return date.fromordinal(day)
-
-
 def utc_date(ts: int) -> date:
     """The UTC calendar date of an instant: the day of an exchange rate (see ``history``)."""
     return datetime.fromtimestamp(ts, UTC).date()
@@ -101,10 +93,6 @@ def next_month(day: date) -> date:
     return month_end(day) + timedelta(days=1)
 
 
-def previous_day(day: date) -> date:
-    return day - timedelta(days=1)
-
-
 def add_months(moment: datetime, months: int) -> datetime:
     """``moment`` plus whole months, the day clamped to the month's length (Stripe's rule: a
     subscription anchored on the 31st renews on the 30th in a 30-day month)."""
@@ -112,8 +100,3 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, _calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
-
-
-def months_between(first: date, last: date) -> int:
-    """Whole calendar months from ``first``'s month to ``last``'s month."""
-    return (last.year - first.year) * 12 + last.month - first.month

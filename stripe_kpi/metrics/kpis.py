@@ -1,8 +1,14 @@
-"""The KPIs of METRICS.md §4 for a period, a daily or monthly series, and monthly cohorts.
+"""The KPIs of METRICS.md §4: their definitions, and a period, a daily or monthly series and
+monthly cohorts read from a :class:`~stripe_kpi.metrics.computation.Computed`.
 
-Everything here reads a :class:`~stripe_kpi.metrics.computation.Computed`; money stays in reporting
-minor units (``int``), ratios are exact ``Decimal`` fractions, and a ratio whose denominator is
-zero is ``None`` (never 0, never an error).
+The definitions (:func:`arpu`, :func:`customer_churn_rate`, :func:`gross_mrr_churn_rate`,
+:func:`net_mrr_churn_rate`, :func:`nrr`, :func:`grr`, :func:`quick_ratio`,
+:func:`trial_conversion`) take plain numbers, so the daily report computes its figures with the
+same functions as ``--json``. Rates are exact ``Fraction``s there (the report formats them as
+percentages); :class:`PeriodKpis` and :class:`SeriesPoint` hold them as ``Decimal`` (28
+significant digits, correctly rounded once), which ``--json`` rounds to six places. A rate whose
+denominator is zero is ``None`` (never 0, never an error). Money stays in reporting minor units:
+``int``, or an unrounded ``Decimal`` for ARPU until the caller rounds it (``money.round_minor``).
 """
 
 from __future__ import annotations
@@ -17,31 +23,70 @@ from stripe_kpi.metrics.calendar import month_end, month_start, next_month
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.records import AccountHistory
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES, Movements
 
 Granularity = Literal["day", "month"]
-_ONE = Decimal(1)
 
 
-def ratio(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
-    """``numerator / denominator`` as an exact fraction; None when the denominator is zero."""
-    if not denominator:
-        return None
-    return Decimal(numerator) / Decimal(denominator)
+def _ratio(numerator: int, denominator: int) -> Fraction | None:
+    """``numerator ÷ denominator``, exact; None when the denominator is zero."""
+    return Fraction(numerator, denominator) if denominator else None
 
 
-@dataclass(frozen=True, slots=True)
-class MovementTotals:
-    new: int = 0
-    expansion: int = 0
-    contraction: int = 0
-    churn: int = 0
-    reactivation: int = 0
-    fx: int = 0
+def _decimal(rate: Fraction | None) -> Decimal | None:
+    """An exact rate as a ``Decimal``, rounded once to the context's 28 significant digits."""
+    return None if rate is None else Decimal(rate.numerator) / rate.denominator
 
-    @property
-    def net(self) -> int:
-        """Net new MRR: new + expansion + reactivation + contraction + churn (fx apart)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churn
+
+def arpu(mrr: int, customers: int) -> Decimal | None:
+    """MRR ÷ paying customers, in minor units, not rounded yet; None without customers."""
+    return Decimal(mrr) / Decimal(customers) if customers else None
+
+
+def customer_churn_rate(churned: int, customers_start: int) -> Fraction | None:
+    """Customers churned in a period ÷ paying customers at its start (§6: "active at start", not
+    "+ new in period"); a customer who joins and leaves within the period counts, as in
+    Baremetrics."""
+    return _ratio(churned, customers_start)
+
+
+def _lost(movements: Movements) -> int:
+    """MRR lost by the customers there were: −(churn + contraction), ≥ 0."""
+    return -(movements.churn + movements.contraction)
+
+
+def gross_mrr_churn_rate(mrr_start: int, movements: Movements) -> Fraction | None:
+    """−(churn + contraction) ÷ MRR_start."""
+    return _ratio(_lost(movements), mrr_start)
+
+
+def net_mrr_churn_rate(mrr_start: int, movements: Movements) -> Fraction | None:
+    """−(churn + contraction + expansion + reactivation) ÷ MRR_start (negative is good): the
+    period's new customers do not count."""
+    return _ratio(_lost(movements) - movements.expansion - movements.reactivation, mrr_start)
+
+
+def nrr(mrr_start: int, movements: Movements) -> Fraction | None:
+    """Net revenue retention: 1 − net MRR churn rate."""
+    net = net_mrr_churn_rate(mrr_start, movements)
+    return None if net is None else 1 - net
+
+
+def grr(mrr_start: int, movements: Movements) -> Fraction | None:
+    """Gross revenue retention: 1 − gross MRR churn rate."""
+    gross = gross_mrr_churn_rate(mrr_start, movements)
+    return None if gross is None else 1 - gross
+
+
+def quick_ratio(movements: Movements) -> Fraction | None:
+    """(new + expansion + reactivation) ÷ −(churn + contraction); None when nothing was lost."""
+    gained = movements.new + movements.expansion + movements.reactivation
+    return _ratio(gained, _lost(movements))
+
+
+def trial_conversion(converted: int, ended: int) -> Fraction | None:
+    """Trials that ended in a period and became paying ÷ trials that ended in it."""
+    return _ratio(converted, ended)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +105,7 @@ class SeriesPoint:
     mrr: int
     customers: int
     arpu: Decimal | None
-    movements: MovementTotals
+    movements: Movements
     churned_customers: ChurnSplit
     churned_mrr: ChurnSplit
     mrr_at_risk: int
@@ -77,7 +122,7 @@ class PeriodKpis:
     mrr_end: int
     customers_start: int
     customers_end: int
-    movements: MovementTotals
+    movements: Movements
     churned_customers: ChurnSplit
     churned_mrr: ChurnSplit
     customer_churn_rate: Decimal | None
@@ -95,13 +140,8 @@ class PeriodKpis:
     mrr_at_risk: int
 
 
-def _movements(ledger: Ledger, first: int, last: int) -> MovementTotals:
-    return MovementTotals(
-        *(
-            ledger.flow(name, first, last)
-            for name in ("new", "expansion", "contraction", "churn", "reactivation", "fx")
-        )
-    )
+def _movements(ledger: Ledger, first: int, last: int) -> Movements:
+    return Movements(**{name: ledger.flow(name, first, last) for name in MOVEMENT_TYPES})
 
 
 def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:
@@ -114,9 +154,7 @@ def _churned(ledger: Ledger, first: int, last: int, what: str) -> ChurnSplit:
 def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
     """The KPIs of one period (see :class:`PeriodKpis`).
 
-    Customer churn rate: churn movements in the period ÷ paying customers at its start (§6: the
-    denominator is "active at start", not "+ new in period"); a customer who joins and leaves
-    within the period counts in the numerator, as in Baremetrics. Churned MRR is reported as the
+    Churned customers are the churn movements in the period. Churned MRR is reported as the
     positive MRR those customers had (the ``churn`` movement is its negative).
     """
     if last < first:
@@ -127,11 +165,6 @@ def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
     customers_start, customers_end = ledger.level("customers", a - 1), ledger.level("customers", b)
     moves = _movements(ledger, a, b)
     churned = _churned(ledger, a, b, "churned")
-    lost = -(moves.churn + moves.contraction)
-    regained = moves.expansion + moves.reactivation
-    gross = ratio(lost, mrr_start)
-    net = ratio(lost - regained, mrr_start)
-    arpu = ratio(mrr_end, customers_end)
     ended = ledger.flow("trials_ended", a, b)
     converted = ledger.flow("trials_converted", a, b)
     return PeriodKpis(
@@ -144,16 +177,18 @@ def period_kpis(computed: Computed, first: date, last: date) -> PeriodKpis:
         movements=moves,
         churned_customers=churned,
         churned_mrr=_churned(ledger, a, b, "churned_mrr"),
-        customer_churn_rate=ratio(churned.voluntary + churned.involuntary, customers_start),
-        gross_mrr_churn_rate=gross,
-        net_mrr_churn_rate=net,
-        nrr=None if net is None else _ONE - net,
-        grr=None if gross is None else _ONE - gross,
-        quick_ratio=ratio(moves.new + regained, lost),
-        arpu=arpu,
+        customer_churn_rate=_decimal(
+            customer_churn_rate(churned.voluntary + churned.involuntary, customers_start)
+        ),
+        gross_mrr_churn_rate=_decimal(gross_mrr_churn_rate(mrr_start, moves)),
+        net_mrr_churn_rate=_decimal(net_mrr_churn_rate(mrr_start, moves)),
+        nrr=_decimal(nrr(mrr_start, moves)),
+        grr=_decimal(grr(mrr_start, moves)),
+        quick_ratio=_decimal(quick_ratio(moves)),
+        arpu=arpu(mrr_end, customers_end),
         arr=12 * mrr_end,
         ltv=lifetime_value(computed, last),
-        trial_conversion=ratio(converted, ended),
+        trial_conversion=_decimal(trial_conversion(converted, ended)),
         trials_ended=ended,
         trials_converted=converted,
         mrr_at_risk=ledger.level("mrr_at_risk", b),
@@ -166,14 +201,7 @@ def _monthly_churn(computed: Computed, month: date) -> Fraction | None:
     churned = ledger.flow("churned_voluntary", first, last) + ledger.flow(
         "churned_involuntary", first, last
     )
-    start = ledger.level("customers", first - 1)
-    return Fraction(churned, start) if start else None
-
-
-def monthly_churn_rate(computed: Computed, month: date) -> Decimal | None:
-    """Customers churned in ``month`` ÷ paying customers at its start (None: nobody paying)."""
-    rate = _monthly_churn(computed, month)
-    return None if rate is None else Decimal(rate.numerator) / rate.denominator
+    return customer_churn_rate(churned, ledger.level("customers", first - 1))
 
 
 def lifetime_value(computed: Computed, last: date) -> Decimal | None:
@@ -215,7 +243,7 @@ def series(computed: Computed, first: date, last: date, by: Granularity) -> list
                 first=lo,
                 mrr=mrr,
                 customers=customers,
-                arpu=ratio(mrr, customers),
+                arpu=arpu(mrr, customers),
                 movements=_movements(ledger, a, b),
                 churned_customers=_churned(ledger, a, b, "churned"),
                 churned_mrr=_churned(ledger, a, b, "churned_mrr"),

@@ -12,16 +12,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 
 from stripe_kpi.metrics.movements import CustomerResult
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
 
 COLUMNS = (
     "mrr",
     "customers",
-    "new",
-    "expansion",
-    "contraction",
-    "churn",
-    "reactivation",
-    "fx",
+    *MOVEMENT_TYPES,
     "churned_voluntary",
     "churned_involuntary",
     "churned_mrr_voluntary",
@@ -33,10 +29,7 @@ COLUMNS = (
 #: Columns that are a level at the end of the day (the others are flows during the day).
 LEVELS = frozenset({"mrr", "customers", "mrr_at_risk"})
 _INDEX = {name: i for i, name in enumerate(COLUMNS)}
-_MOVEMENT_COLUMNS = {
-    name: _INDEX[name]
-    for name in ("new", "expansion", "contraction", "churn", "reactivation", "fx")
-}
+_MOVEMENT_COLUMNS = {name: _INDEX[name] for name in MOVEMENT_TYPES}
 
 
 class Ledger:

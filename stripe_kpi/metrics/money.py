@@ -43,14 +43,6 @@ def round_minor(amount: Decimal) -> int:
     return int(settled.quantize(ONE, rounding=ROUND_HALF_UP))
 
 
-def to_major(amount_minor: int | Decimal, currency: str) -> Decimal:
-    """Minor units → major units, rounded to the minor unit (``1234`` cents → ``12.34``)."""
-    exponent = minor_exponent(currency)
-    if isinstance(amount_minor, Decimal):
-        amount_minor = round_minor(amount_minor)
-    return Decimal(amount_minor).scaleb(-exponent)
-
-
 def monthly(amount: Decimal, interval: str, interval_count: int) -> Decimal:
     """Normalise an amount billed every ``interval_count`` × ``interval`` to one month.
 

@@ -16,9 +16,10 @@ from typing import NamedTuple
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.fx import Converter
 from stripe_kpi.metrics.history import Component, SubscriptionHistory
+from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
 
 #: ``cancellation_details.reason`` → churn kind (METRICS.md §3).
-_REASONS = {
+_REASONS: dict[str, ChurnReason] = {
     "cancellation_requested": "voluntary",
     "canceled_by_retention_policy": "voluntary",
     "payment_failed": "involuntary",
@@ -37,11 +38,11 @@ class Movement(NamedTuple):
 
     day: int
     customer_id: str
-    type: str  # new | reactivation | expansion | contraction | churn | fx
+    type: MovementType
     amount: int
     mrr_before: int
     mrr_after: int
-    churn_reason: str | None = None
+    churn_reason: ChurnReason | None = None
     subscription_ids: tuple[str, ...] = ()
 
 
@@ -87,7 +88,7 @@ def subscription_value(components: Sequence[Component], conv: Converter) -> int:
     return max(0, total)
 
 
-def churn_reason(history: SubscriptionHistory, at: int) -> str:
+def churn_reason(history: SubscriptionHistory, at: int) -> ChurnReason:
     """Why a subscription stopped counting by instant ``at`` (METRICS.md §3).
 
     Ended: ``cancellation_details.reason`` decides; without one, its latest invoice unpaid when it
@@ -217,7 +218,7 @@ class _Walker:
         moved = [i for i in changed if self.values[i] != old_values[i]]
         new = self.values
         if before == 0 and after > 0:
-            kind = "reactivation" if self.paid_before else "new"
+            kind: MovementType = "reactivation" if self.paid_before else "new"
             self._add(day, kind, before, after, moved)
         elif before > 0 and after == 0:
             ending = max(moved, key=lambda i: (old_values[i], self.histories[i].subscription.id))
@@ -256,11 +257,11 @@ class _Walker:
     def _add(
         self,
         day: int,
-        kind: str,
+        kind: MovementType,
         before: int,
         after: int,
         subs: list[int],
-        reason: str | None = None,
+        reason: ChurnReason | None = None,
         deciding: int | None = None,
     ) -> None:
         ids = self._ids(subs, deciding)

@@ -92,14 +92,6 @@ class Coupon:
     #: ``applies_to.products``; None: every product.
     applies_to_products: frozenset[str] | None = None
 
-    def amount_off_in(self, currency: str) -> int | None:
-        """The fixed amount off in ``currency`` (None: this coupon cannot apply in it)."""
-        if self.amount_off is None:
-            return None
-        if self.currency is None or self.currency == currency:
-            return self.amount_off
-        return dict(self.amount_off_options).get(currency)
-
 
 @dataclass(frozen=True, slots=True)
 class TaxRate:

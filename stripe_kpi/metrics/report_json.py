@@ -15,15 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from stripe_kpi.metrics.computation import Computed
-from stripe_kpi.metrics.kpis import (
-    ChurnSplit,
-    Granularity,
-    MovementTotals,
-    period_kpis,
-    series,
-)
+from stripe_kpi.metrics.kpis import ChurnSplit, Granularity, period_kpis, series
 from stripe_kpi.metrics.money import minor_exponent, round_minor
 from stripe_kpi.metrics.movements import Movement
+from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES, Movements
 
 _RATIO_PLACES = Decimal("0.000001")
 
@@ -46,7 +41,7 @@ def fraction(value: Decimal | None) -> float | None:
     return float(value.quantize(_RATIO_PLACES, rounding=ROUND_HALF_UP))
 
 
-def _movements(totals: MovementTotals, currency: str) -> dict[str, Any]:
+def _movements(totals: Movements, currency: str) -> dict[str, Any]:
     return {
         "new": money(totals.new, currency),
         "expansion": money(totals.expansion, currency),
@@ -151,12 +146,7 @@ def daily_metrics_rows(
         for column in ("mrr", "customers", "mrr_at_risk"):
             row[column] = ledger.level(column, n)
         for column in (
-            "new",
-            "expansion",
-            "contraction",
-            "churn",
-            "reactivation",
-            "fx",
+            *MOVEMENT_TYPES,
             "churned_voluntary",
             "churned_involuntary",
             "churned_mrr_voluntary",

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
-MovementType = Literal["new", "expansion", "contraction", "churn", "reactivation", "fx"]
+from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
+
 RiskReason = Literal["past_due", "cancel_scheduled"]
 
 
@@ -52,7 +53,7 @@ class MovementRow:
     mrr_after: int = 0
     customer_name: str | None = None
     customer_email: str | None = None
-    churn_reason: Literal["voluntary", "involuntary"] | None = None
+    churn_reason: ChurnReason | None = None
     feedback: str | None = None
     comment: str | None = None
     subscription_ids: tuple[str, ...] = ()

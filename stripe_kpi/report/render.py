@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from stripe_kpi.metrics.vocabulary import Movements, MovementType
 from stripe_kpi.report.chart import CHART_HEIGHT_PX, CHART_WIDTH_PX
 from stripe_kpi.report.formatting import (
     format_day,
@@ -30,7 +31,7 @@ from stripe_kpi.report.formatting import (
     format_short_day,
     format_signed_money,
 )
-from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary, Movements
+from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: A comment longer than this is cut: the email is a summary, the dashboard has the rest.
@@ -48,7 +49,7 @@ FEEDBACK_LABELS = {
     "unused": "not using it enough",
 }
 
-_MOVEMENT_LABELS = (
+_MOVEMENT_LABELS: tuple[tuple[MovementType, str], ...] = (
     ("new", "New"),
     ("expansion", "Expansion"),
     ("reactivation", "Reactivation"),

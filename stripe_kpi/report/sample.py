@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
-from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary, Movements
+from stripe_kpi.metrics.vocabulary import Movements
+from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary
 
 
 def sample_summary(day: date = date(2026, 11, 23), currency: str = "usd") -> DailySummary:

@@ -4,66 +4,41 @@ Text, HTML and chart all read one :class:`DailySummary`, so they can never disag
 templates only format. The definitions are shared/METRICS.md's: a day's MRR is the MRR at the end
 of that day; "month to date" is [first of the month, D] with ``MRR_start`` at the end of the day
 before; "trailing 30 days" compares the end of D with the end of D−30; rates with a zero
-denominator are ``None`` ("n/a"), never 0.
+denominator are ``None`` ("n/a"), never 0. Each KPI is computed by :mod:`stripe_kpi.metrics.kpis`,
+the same functions as ``stripe-kpi metrics --json``; rates stay exact fractions for the templates.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from stripe_kpi.errors import InputError
-from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow
+from stripe_kpi.metrics import kpis
+from stripe_kpi.metrics.money import round_minor
+from stripe_kpi.metrics.vocabulary import ChurnReason, Movements, MovementType
+from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
 
 CHART_DAYS = 90
 TRAILING_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
-class Movements:
-    """Signed sums of the five movements (contraction and churn are ≤ 0); ``fx`` apart, as
-    METRICS.md §2 keeps exchange-rate changes out of net new MRR."""
-
-    new: int = 0
-    expansion: int = 0
-    contraction: int = 0
-    churn: int = 0
-    reactivation: int = 0
-    fx: int = 0
-
-    @property
-    def net(self) -> int:
-        """Net new MRR = new + expansion + reactivation + contraction + churn (fx excluded)."""
-        return self.new + self.expansion + self.reactivation + self.contraction + self.churn
-
-    @classmethod
-    def total(cls, days: Iterable[DayRow]) -> Movements:
-        rows = list(days)
-        return cls(
-            new=sum(d.new for d in rows),
-            expansion=sum(d.expansion for d in rows),
-            contraction=sum(d.contraction for d in rows),
-            churn=sum(d.churn for d in rows),
-            reactivation=sum(d.reactivation for d in rows),
-            fx=sum(d.fx for d in rows),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class CustomerLine:
-    """A customer who started, came back or left on the report day. Strings come from Stripe
-    unchanged (the templates escape them); ``amount`` is the signed movement."""
+    """A customer who started, came back or left on the report day (``movement`` is ``new``,
+    ``reactivation`` or ``churn``). Strings come from Stripe unchanged (the templates escape
+    them); ``amount`` is the signed movement; ``churn_reason`` is set for a churn."""
 
     customer_id: str
     name: str | None
     email: str | None
-    movement: str  # new | reactivation | churn
+    movement: MovementType
     amount: int
-    churn_reason: str | None = None  # voluntary | involuntary
+    churn_reason: ChurnReason | None = None
     feedback: str | None = None
     comment: str | None = None
 
@@ -81,7 +56,7 @@ class AtRiskLine:
     customer_id: str
     name: str | None
     email: str | None
-    reason: str | None  # past_due | cancel_scheduled | None (not known)
+    reason: RiskReason | None  # None: at risk, reason no longer known
     mrr: int | None
     cancels_on: date | None = None
 
@@ -110,7 +85,7 @@ class DailySummary:
     churned_customers: tuple[CustomerLine, ...]
     churned_mtd_voluntary: int
     churned_mtd_involuntary: int
-    arpu: int | None
+    arpu: int | None  # rounded half up to the minor unit
     customer_churn_rate: Fraction | None  # month to date
     nrr: Fraction | None  # month to date
     trials_ended: int  # month to date
@@ -150,9 +125,7 @@ class DailySummary:
 
     @property
     def trial_conversion(self) -> Fraction | None:
-        if not self.trials_ended:
-            return None
-        return Fraction(self.trials_converted, self.trials_ended)
+        return kpis.trial_conversion(self.trials_converted, self.trials_ended)
 
 
 class DaySeries:
@@ -231,9 +204,9 @@ def build_summary(
         churned_customers=_customer_lines(month_movements, day, ("churn",), descending=False),
         churned_mtd_voluntary=sum(1 for m in churned_mtd if m.churn_reason != "involuntary"),
         churned_mtd_involuntary=sum(1 for m in churned_mtd if m.churn_reason == "involuntary"),
-        arpu=_arpu(today.mrr, today.customers),
-        customer_churn_rate=_ratio(len(churned_mtd), before_month.customers),
-        nrr=_nrr(before_month.mrr, mtd),
+        arpu=_rounded(kpis.arpu(today.mrr, today.customers)),
+        customer_churn_rate=kpis.customer_churn_rate(len(churned_mtd), before_month.customers),
+        nrr=kpis.nrr(before_month.mrr, mtd),
         trials_ended=len(trials),
         trials_converted=sum(1 for t in trials if t.converted),
         mrr_at_risk=risk_total,
@@ -246,7 +219,11 @@ def build_summary(
 
 
 def _customer_lines(
-    movements: Sequence[MovementRow], day: date, kinds: tuple[str, ...], *, descending: bool
+    movements: Sequence[MovementRow],
+    day: date,
+    kinds: tuple[MovementType, ...],
+    *,
+    descending: bool,
 ) -> tuple[CustomerLine, ...]:
     """The day's customers of these kinds, biggest first (largest gain, or largest loss)."""
     rows = [m for m in movements if m.date == day and m.type in kinds]
@@ -283,21 +260,6 @@ def _at_risk_line(row: AtRiskRow) -> AtRiskLine:
     )
 
 
-def _arpu(mrr: int, customers: int) -> int | None:
-    """MRR ÷ paying customers, rounded half up to the minor unit; none without customers."""
-    if customers <= 0:
-        return None
-    return int((Decimal(mrr) / Decimal(customers)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _ratio(numerator: int, denominator: int) -> Fraction | None:
-    return None if denominator == 0 else Fraction(numerator, denominator)
-
-
-def _nrr(mrr_start: int, mtd: Movements) -> Fraction | None:
-    """NRR = 1 − net MRR churn rate = (MRR_start + expansion + reactivation + contraction +
-    churn) ÷ MRR_start: the month's new customers do not count (METRICS.md §4)."""
-    if mrr_start == 0:
-        return None
-    kept = mrr_start + mtd.expansion + mtd.reactivation + mtd.contraction + mtd.churn
-    return Fraction(kept, mrr_start)
+def _rounded(amount: Decimal | None) -> int | None:
+    """Half up to the minor unit, as ``--json`` rounds money (``money.round_minor``)."""
+    return None if amount is None else round_minor(amount)
