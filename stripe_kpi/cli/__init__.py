@@ -39,7 +39,6 @@ out = Console(soft_wrap=True)  # one line per fact, whatever the width: scripts 
 err = Console(stderr=True, soft_wrap=True)
 
 _state: dict[str, Any] = {"debug": False}
-MOVEMENT_TYPES = ("new", "expansion", "contraction", "churn", "reactivation", "fx")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -182,6 +181,7 @@ def movements(
     from stripe_kpi.cli.periods import local_today, parse_period
     from stripe_kpi.cli.render import MOVEMENT_COLUMNS, movements_table, to_csv
     from stripe_kpi.errors import InputError
+    from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
     from stripe_kpi.services import movements_for
 
     if kind is not None and kind not in MOVEMENT_TYPES:
