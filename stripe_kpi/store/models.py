@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -452,3 +452,8 @@ STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     InvoiceLine,
     Event,
 )
+
+
+def table(name: str) -> Table:
+    """The table of that name: the derived tables' code reads and writes by name, in SQL."""
+    return SQLModel.metadata.tables[name]
