@@ -30,7 +30,6 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-import orjson
 import structlog
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +38,6 @@ from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import (
     Computed,
     CustomerResult,
-    Movement,
     RateFn,
     compute_customers,
     daily_metrics_rows,
@@ -49,11 +47,22 @@ from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
-from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.store.engine import make_engine, session_scope, storage_message, upsert_rows
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
 from stripe_kpi.store.rates import process_rates
+from stripe_kpi.store.rows import (
+    DAILY,
+    DAILY_COLUMNS,
+    MOVEMENT_COLUMNS,
+    RESULT_COLUMNS,
+    DerivedRows,
+    Horizons,
+    decode_result,
+    derived_rows,
+    movement_rows,
+    result_row,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -73,50 +82,10 @@ _MAX_WORKERS = 4
 #: this process only and names the customers in one IN list per query (SQLite allows 32,766).
 INCREMENTAL_LIMIT = 10_000
 
-_MOVEMENT_COLUMNS = (
-    "date", "customer_id", "type", "amount", "mrr_before", "mrr_after", "currency",
-    "churn_reason", "subscription_ids",
-)  # fmt: skip
-_RESULT_COLUMNS = ("customer_id", "first_day", "horizon", "result")
-
-
-#: ``json.dumps`` of one string, without the encoder's per-call set-up.
-_quote = json.encoder.encode_basestring_ascii
-
-
-#: ``daily_metrics`` value columns, all of them :data:`ledger.COLUMNS` (the trial counts are not
-#: stored), in the ledger's order.
-_DAILY = tuple(c for c in LEDGER_COLUMNS if c in table("daily_metrics").c)
-_DAILY_COLUMNS = ("date", "currency", *_DAILY)
-
 
 # ---------------------------------------------------------------------------------------------
 # Computing: in this process, or in worker processes by ranges of customer ids
 # ---------------------------------------------------------------------------------------------
-
-Horizons = dict[str, int | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _DerivedRows:
-    """The derived-table rows of some customers, ready to insert: built where they were computed
-    (a worker process), so that the process that writes only sorts and inserts. ``changes`` is
-    their ledger, per day (see ``Ledger.changes``)."""
-
-    movements: list[tuple[Any, ...]]
-    results: list[tuple[Any, ...]]
-    changes: dict[int, tuple[int, ...]]
-
-
-def _derived_rows(
-    results: Mapping[str, CustomerResult], ahead: Horizons, currency: str
-) -> _DerivedRows:
-    movements = _movement_rows((m for r in results.values() for m in r.movements), currency)
-    return _DerivedRows(
-        list(movements),
-        [_result_row(r, ahead.get(r.customer_id)) for r in results.values()],
-        Ledger(results.values()).changes(),
-    )
 
 
 def _compute(
@@ -127,7 +96,7 @@ def _compute(
     as_of: datetime,
     rate: RateFn,
     rows: bool,
-) -> tuple[dict[str, CustomerResult], Horizons] | _DerivedRows:
+) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
     """Load and compute some customers: their results and horizons, or (``rows``) their rows."""
     history = load(connection, customers)
     if customers is None and not history.customers and not history.subscriptions:
@@ -139,12 +108,12 @@ def _compute(
     until = int(as_of.timestamp())
     ahead = horizons(history, until)
     del history  # free it before the rows are built
-    return _derived_rows(results, ahead, currency.lower()) if rows else (results, ahead)
+    return derived_rows(results, ahead, currency.lower()) if rows else (results, ahead)
 
 
 def _compute_part(
     url: str, customers: Customers, currency: str, tz: str, as_of: datetime, rows: bool
-) -> tuple[dict[str, CustomerResult], Horizons] | _DerivedRows:
+) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
     """One worker task: one range of customers (with the default rates)."""
     engine = make_engine(url)
     try:
@@ -286,7 +255,7 @@ def recompute_derived_tables(
 
 
 def _replace_all(
-    engine: Engine, parts: list[_DerivedRows], currency: str, tz: str, as_of: datetime
+    engine: Engine, parts: list[DerivedRows], currency: str, tz: str, as_of: datetime
 ) -> tuple[int, int]:
     until = int(as_of.timestamp())
     # By day and customer, a day's fx row before the movement it precedes (Computed.movements).
@@ -297,16 +266,16 @@ def _replace_all(
     ledger = Ledger.from_changes(part.changes for part in parts)
     last_day = date.fromordinal(LocalCalendar(tz).day_of(until))
     account = Computed(currency, tz, as_of, last_day, {}, ledger)
-    days = [tuple(row[c] for c in _DAILY_COLUMNS) for row in daily_metrics_rows(account)]
+    days = [tuple(row[c] for c in DAILY_COLUMNS) for row in daily_metrics_rows(account)]
     with session_scope(engine) as session, _write_cache(session.connection()) as connection:
         _lock_meta(connection)  # an update in progress elsewhere finishes first
         for name in ("mrr_movement", "daily_metrics", "customer_result"):
             connection.execute(delete(table(name)))
         with _indexes_rebuilt(connection, "mrr_movement"):
-            _insert(connection, "mrr_movement", _MOVEMENT_COLUMNS, movements)
-        _insert(connection, "daily_metrics", _DAILY_COLUMNS, days)
+            _insert(connection, "mrr_movement", MOVEMENT_COLUMNS, movements)
+        _insert(connection, "daily_metrics", DAILY_COLUMNS, days)
         for part in parts:
-            _insert(connection, "customer_result", _RESULT_COLUMNS, part.results)
+            _insert(connection, "customer_result", RESULT_COLUMNS, part.results)
         _write_meta(connection, currency, tz, until, last_day)
     return len(movements), len(days)
 
@@ -358,71 +327,6 @@ def _insert(
     if batch:
         connection.exec_driver_sql(sql, batch)
     return written + len(batch)
-
-
-def _movement_rows(movements: Iterable[Movement], currency: str) -> Iterator[tuple[Any, ...]]:
-    """``mrr_movement`` rows, as ``metrics.mrr_movement_rows`` writes them, as tuples."""
-    iso: dict[int, str] = {}
-    for m in movements:
-        day = iso.get(m.day)
-        if day is None:
-            day = iso[m.day] = date.fromordinal(m.day).isoformat()
-        ids = "[" + ", ".join(map(_quote, m.subscription_ids)) + "]"  # json.dumps(list(ids))
-        yield (
-            day, m.customer_id, m.type, m.amount, m.mrr_before, m.mrr_after, currency,
-            m.churn_reason, ids,
-        )  # fmt: skip
-
-
-def _result_row(result: CustomerResult, horizon: int | None) -> tuple[Any, ...]:
-    days = [
-        *(d for d, _ in result.mrr[:1]),
-        *(d for d, _ in result.at_risk[:1]),
-        *(m.day for m in result.movements[:1]),
-        *(t.day for t in result.trials),
-    ]
-    first = date.fromordinal(min(days)).isoformat() if days else None
-    return result.customer_id, first, horizon, encode_result(result)
-
-
-def encode_result(result: CustomerResult) -> str:
-    """``customer_result.result``: ``[mrr, at_risk, movements, trials]``, days as ordinals,
-    movements as ``[day, type, amount, before, after, churn reason, subscription ids]``, trials
-    as ``[subscription id, day, converted]``."""
-    return orjson.dumps(
-        [
-            result.mrr,
-            result.at_risk,
-            [
-                [
-                    m.day,
-                    m.type,
-                    m.amount,
-                    m.mrr_before,
-                    m.mrr_after,
-                    m.churn_reason,
-                    m.subscription_ids,
-                ]
-                for m in result.movements
-            ],
-            [[t.subscription_id, t.day, t.converted] for t in result.trials],
-        ]
-    ).decode()
-
-
-def decode_result(customer_id: str, text: str) -> CustomerResult:
-    """The inverse of :func:`encode_result`."""
-    mrr, at_risk, movements, trials = orjson.loads(text)
-    return CustomerResult(
-        customer_id,
-        tuple((day, value) for day, value in mrr),
-        tuple((day, value) for day, value in at_risk),
-        tuple(
-            Movement(day, customer_id, kind, amount, before, after, reason, tuple(subs))
-            for day, kind, amount, before, after, reason, subs in movements
-        ),
-        tuple(TrialOutcome(sub, day, converted) for sub, day, converted in trials),
-    )
 
 
 def _write_meta(connection: Connection, currency: str, tz: str, until: int, last: date) -> None:
@@ -566,12 +470,10 @@ def _update_in_place(
         key=lambda m: (m.day, m.customer_id, m.type != "fx"),
     )
     connection.execute(delete(movement).where(movement.c.customer_id.in_(ids)))
-    written = _insert(
-        connection, "mrr_movement", _MOVEMENT_COLUMNS, _movement_rows(moved, reporting)
-    )
+    written = _insert(connection, "mrr_movement", MOVEMENT_COLUMNS, movement_rows(moved, reporting))
     connection.execute(delete(result).where(result.c.customer_id.in_(ids)))
-    rows = (_result_row(r, ahead.get(r.customer_id)) for r in new.values())
-    _insert(connection, "customer_result", _RESULT_COLUMNS, rows)
+    rows = (result_row(r, ahead.get(r.customer_id)) for r in new.values())
+    _insert(connection, "customer_result", RESULT_COLUMNS, rows)
     first = connection.execute(select(func.min(result.c.first_day))).scalar()
     last = date.fromordinal(LocalCalendar(tz).day_of(until))
     days = _apply_to_daily(connection, delta.changes(), first, last, reporting)
@@ -593,20 +495,20 @@ def _apply_to_daily(
     daily = table("daily_metrics")
     stored = {
         row[0]: tuple(row[1:])
-        for row in connection.execute(select(*(daily.c[c] for c in ("date", *_DAILY))))
+        for row in connection.execute(select(*(daily.c[c] for c in ("date", *DAILY))))
     }
     if first_day is None:
         connection.execute(delete(daily))
         return 0
     width = len(LEDGER_COLUMNS)
     index = {name: i for i, name in enumerate(LEDGER_COLUMNS)}
-    levels = [index[c] for c in _DAILY if c in LEVELS]
-    is_level = [c in LEVELS for c in _DAILY]
+    levels = [index[c] for c in DAILY if c in LEVELS]
+    is_level = [c in LEVELS for c in DAILY]
     last_stored = max(stored, default=None)
     carried = (
         tuple(v if level else 0 for v, level in zip(stored[last_stored], is_level, strict=True))
         if last_stored is not None
-        else (0,) * len(_DAILY)
+        else (0,) * len(DAILY)
     )
     start, end = date.fromisoformat(first_day).toordinal(), last_day.toordinal()
     running = [0] * width
@@ -621,9 +523,9 @@ def _apply_to_daily(
         iso = date.fromordinal(day).isoformat()
         base = stored.get(iso)
         if base is None:
-            base = carried if last_stored is not None and iso > last_stored else (0,) * len(_DAILY)
+            base = carried if last_stored is not None and iso > last_stored else (0,) * len(DAILY)
         values = []
-        for name, value, level in zip(_DAILY, base, is_level, strict=True):
+        for name, value, level in zip(DAILY, base, is_level, strict=True):
             i = index[name]
             if level:
                 value += running[i]
@@ -635,5 +537,5 @@ def _apply_to_daily(
     fresh = [row for d, row in wanted.items() if stored.get(d) != row[2:]]
     for start_at in range(0, len(stale), 500):
         connection.execute(delete(daily).where(daily.c.date.in_(stale[start_at : start_at + 500])))
-    _insert(connection, "daily_metrics", _DAILY_COLUMNS, fresh)
+    _insert(connection, "daily_metrics", DAILY_COLUMNS, fresh)
     return len(fresh)
