@@ -270,7 +270,7 @@ def test_the_tables_hold_what_the_metrics_layer_computes(engine: Engine) -> None
     """The rows written in parts (per worker) are the metrics' own ``mrr_movement_rows`` and
     ``daily_metrics_rows`` of the whole account."""
     from stripe_kpi.metrics import daily_metrics_rows, mrr_movement_rows
-    from stripe_kpi.store.derived import compute_account
+    from stripe_kpi.store.partition import compute_account
 
     account = _account(customers=40, seed=18)
     _store(engine, _objects(account.snapshot()).values())
