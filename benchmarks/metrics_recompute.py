@@ -140,7 +140,7 @@ def peak_memory() -> Iterator[dict[str, float]]:
 
 
 def measure_full(url: str, as_of: datetime) -> dict[str, Any]:
-    from stripe_kpi.store.derived import recompute_derived_tables
+    from stripe_kpi.store.tables import recompute_derived_tables
 
     engine = open_database(url)
     with peak_memory() as memory:
@@ -152,7 +152,7 @@ def measure_full(url: str, as_of: datetime) -> dict[str, Any]:
 
 
 def measure_incremental(url: str, as_of: datetime, customers: list[str]) -> dict[str, Any]:
-    from stripe_kpi.store.derived import update_derived_tables
+    from stripe_kpi.store.tables import update_derived_tables
 
     engine = open_database(url)
     with peak_memory() as memory:
