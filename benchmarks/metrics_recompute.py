@@ -152,7 +152,7 @@ def measure_full(url: str, as_of: datetime) -> dict[str, Any]:
 
 
 def measure_incremental(url: str, as_of: datetime, customers: list[str]) -> dict[str, Any]:
-    from stripe_kpi.store.tables import update_derived_tables
+    from stripe_kpi.store.update import update_derived_tables
 
     engine = open_database(url)
     with peak_memory() as memory:

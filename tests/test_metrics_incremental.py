@@ -25,7 +25,8 @@ from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.rates import lazy_ecb_rates
 from stripe_kpi.store.rows import decode_result, encode_result
-from stripe_kpi.store.tables import recompute_derived_tables, update_derived_tables
+from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.run import STORED_EVENTS, customers_in
 

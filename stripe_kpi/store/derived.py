@@ -3,11 +3,8 @@
 :mod:`stripe_kpi.store`. Delete this module then."""
 
 from stripe_kpi.store.partition import compute_account
-from stripe_kpi.store.tables import (
-    DerivedTablesUpdate,
-    recompute_derived_tables,
-    update_derived_tables,
-)
+from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.store.update import DerivedTablesUpdate, update_derived_tables
 
 __all__ = [
     "DerivedTablesUpdate",
