@@ -140,7 +140,7 @@ def peak_memory() -> Iterator[dict[str, float]]:
 
 
 def measure_full(url: str, as_of: datetime) -> dict[str, Any]:
-    from stripe_kpi.store.derived import recompute_derived_tables
+    from stripe_kpi.store.tables import recompute_derived_tables
 
     engine = open_database(url)
     with peak_memory() as memory:
@@ -152,7 +152,7 @@ def measure_full(url: str, as_of: datetime) -> dict[str, Any]:
 
 
 def measure_incremental(url: str, as_of: datetime, customers: list[str]) -> dict[str, Any]:
-    from stripe_kpi.store.derived import update_derived_tables
+    from stripe_kpi.store.update import update_derived_tables
 
     engine = open_database(url)
     with peak_memory() as memory:
@@ -173,7 +173,7 @@ def measure_incremental(url: str, as_of: datetime, customers: list[str]) -> dict
 def measure_verify(url: str, as_of: datetime) -> dict[str, Any]:
     """The tables as they are, against a full computation in memory, row for row."""
     from stripe_kpi.metrics import daily_metrics_rows, mrr_movement_rows
-    from stripe_kpi.store.derived import compute_account
+    from stripe_kpi.store.partition import compute_account
 
     engine = open_database(url)
     computed = compute_account(engine, currency=CURRENCY, tz=TZ, as_of=as_of)

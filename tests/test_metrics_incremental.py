@@ -22,14 +22,11 @@ from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.saas import generate_account
-from stripe_kpi.store.derived import (
-    decode_result,
-    encode_result,
-    lazy_ecb_rates,
-    recompute_derived_tables,
-    update_derived_tables,
-)
 from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.store.rates import lazy_ecb_rates
+from stripe_kpi.store.rows import decode_result, encode_result
+from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.run import STORED_EVENTS, customers_in
 
@@ -274,7 +271,7 @@ def test_the_tables_hold_what_the_metrics_layer_computes(engine: Engine) -> None
     """The rows written in parts (per worker) are the metrics' own ``mrr_movement_rows`` and
     ``daily_metrics_rows`` of the whole account."""
     from stripe_kpi.metrics import daily_metrics_rows, mrr_movement_rows
-    from stripe_kpi.store.derived import compute_account
+    from stripe_kpi.store.partition import compute_account
 
     account = _account(customers=40, seed=18)
     _store(engine, _objects(account.snapshot()).values())

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, delete, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, delete, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -133,10 +133,6 @@ def storage_message(url: str, exc: BaseException) -> str:
     if "not a database" in text or "malformed" in text:
         return f"{where} is not a stripe_kpi database (or is corrupted): use another DATABASE_URL"
     return f"database error on {where}: {text.splitlines()[0] if text else exc.__class__.__name__}"
-
-
-def table_names(engine: Engine) -> list[str]:
-    return sorted(inspect(engine).get_table_names())
 
 
 @contextmanager

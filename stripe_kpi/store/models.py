@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -405,7 +405,7 @@ class CustomerResultRow(SQLModel, table=True):
     An incremental update (a sync touched a few customers) takes each touched customer's old
     figures out of ``daily_metrics`` and adds the new ones; across processes there is no
     computation left in memory to take them from, so they are kept here. ``result`` is compact
-    JSON: ``[mrr, at_risk, movements, trials]`` with days as ordinals (see ``metrics_store``).
+    JSON: ``[mrr, at_risk, movements, trials]`` with days as ordinals (see ``store.rows``).
     ``first_day`` is the first day the customer counts in ``daily_metrics``; ``horizon`` the first
     instant after the computation's ``as_of`` at which these figures could change with no sync
     (a trial or a coupon ending, a scheduled cancellation): past it, the customer is recomputed.
@@ -452,3 +452,8 @@ STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     InvoiceLine,
     Event,
 )
+
+
+def table(name: str) -> Table:
+    """The table of that name: the derived tables' code reads and writes by name, in SQL."""
+    return SQLModel.metadata.tables[name]

@@ -1,0 +1,182 @@
+"""Compute the whole account by ranges of customer ids: in worker processes when there are cores
+for them, else one range after the other in this process.
+
+A large account is computed in worker processes, one range of customer ids each, so that both
+cores load and compute while memory stays bounded by the size of a range (at 100,000 customers
+and 1.4 million invoice lines: ``benchmarks/metrics_recompute.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from stripe_kpi.errors import InputError, StorageError
+from stripe_kpi.metrics import Computed, CustomerResult, RateFn, compute_customers, horizons
+from stripe_kpi.metrics.bulk import cycle_collector_paused
+from stripe_kpi.store.engine import make_engine, storage_message
+from stripe_kpi.store.load import Customers, load
+from stripe_kpi.store.models import table
+from stripe_kpi.store.rates import process_rates
+from stripe_kpi.store.rows import DerivedRows, Horizons, derived_rows
+
+log = structlog.get_logger(__name__)
+
+#: Customers per worker task (about 0.2 GB of history each): small tasks keep both workers busy
+#: to the end.
+_PART_CUSTOMERS = 6_000
+#: Below this many subscriptions, starting processes costs more than it saves.
+_PARALLEL_FROM = 20_000
+_MAX_WORKERS = 4
+
+
+def _compute(
+    connection: Connection,
+    customers: Customers | None,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn,
+    rows: bool,
+) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
+    """Load and compute some customers: their results and horizons, or (``rows``) their rows."""
+    history = load(connection, customers)
+    if customers is None and not history.customers and not history.subscriptions:
+        raise InputError(
+            "the database holds no Stripe data yet: run `stripe-kpi sync` first "
+            "(or `stripe-kpi demo` to see the simulated account)"
+        )
+    results = compute_customers(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
+    until = int(as_of.timestamp())
+    ahead = horizons(history, until)
+    del history  # free it before the rows are built
+    return derived_rows(results, ahead, currency.lower()) if rows else (results, ahead)
+
+
+def _compute_part(
+    url: str, customers: Customers, currency: str, tz: str, as_of: datetime, rows: bool
+) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
+    """One worker task: one range of customers (with the default rates)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, cycle_collector_paused():
+            return _compute(connection, customers, currency, tz, as_of, process_rates(), rows)
+    except SQLAlchemyError as exc:
+        raise StorageError(storage_message(url, exc)) from None
+    finally:
+        engine.dispose()
+
+
+def compute_all(
+    engine: Engine,
+    *,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn | None,
+    workers: int | None,
+    rows: bool = False,
+) -> list[Any]:
+    """What :func:`_compute` returns, for every customer: one entry per range of customers, or
+    a single one for a small account. The ranges go to worker processes when there are cores
+    for them (and the default rates), else they are computed here one after the other: memory
+    then holds one range's history at a time. Raises InputError on an empty database."""
+    parts = _parts(engine, workers)
+    if parts and rate is None and _workers(workers) > 1 and not _in_memory(engine):
+        try:
+            return _compute_in_workers(engine, parts, _workers(workers), currency, tz, as_of, rows)
+        except BrokenProcessPool:
+            # A worker died: killed for memory, or it could not start because the program that
+            # called us has no ``if __name__ == "__main__":`` guard (spawned processes import
+            # the main module). This process can still do the work.
+            log.warning("metrics_workers_failed", parts=len(parts))
+    rate = rate or process_rates()
+    with engine.connect() as connection:
+        return [
+            _compute(connection, part, currency, tz, as_of, rate, rows) for part in parts or [None]
+        ]
+
+
+def _compute_in_workers(
+    engine: Engine,
+    parts: list[Customers],
+    workers: int,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rows: bool,
+) -> list[Any]:
+    url = engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")  # never fork a process holding threads
+    with ProcessPoolExecutor(min(len(parts), workers), mp_context=context) as pool:
+        tasks = [pool.submit(_compute_part, url, part, currency, tz, as_of, rows) for part in parts]
+        return [task.result() for task in tasks]  # in the order of the ranges: by customer id
+
+
+def _workers(asked: int | None) -> int:
+    return asked if asked is not None else min(os.cpu_count() or 1, _MAX_WORKERS)
+
+
+def _in_memory(engine: Engine) -> bool:
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+
+
+def _parts(engine: Engine, asked: int | None) -> list[Customers]:
+    """Ranges of customer ids of about :data:`_PART_CUSTOMERS` each, in a multiple of the
+    workers (no last round left to one of them alone), for an account of
+    :data:`_PARALLEL_FROM` subscriptions or more, or whenever workers were asked for; else none
+    (a small account is computed whole)."""
+    workers = max(1, _workers(asked))
+    subscription = table("subscription")
+    with engine.connect() as connection:
+        if asked is None or asked < 2:
+            count = connection.execute(select(func.count()).select_from(subscription)).scalar()
+            if (count or 0) < _PARALLEL_FROM:
+                return []
+        ids = connection.execute(
+            select(subscription.c.customer_id).distinct().order_by(subscription.c.customer_id)
+        ).scalars()
+        ids = list(ids)
+    if len(ids) < 2:
+        return []
+    count = workers * max(1, math.ceil(len(ids) / _PART_CUSTOMERS / workers))
+    bounds = [None, *sorted({ids[i * len(ids) // count] for i in range(1, count)}), None]
+    return [Customers(low=low, high=high) for low, high in pairwise(bounds)]
+
+
+def compute_account(
+    engine: Engine,
+    *,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn | None = None,
+    workers: int | None = None,
+) -> Computed:
+    """Load and compute the whole account as of ``as_of``.
+
+    ``workers``: processes to compute in (default: one per core, up to four, for an account of
+    20,000 subscriptions or more; 1: this process only). They are spawned, not forked (a
+    scheduler's threads do not survive a fork), so a script that calls this needs the usual
+    ``if __name__ == "__main__":`` guard; without it the work falls back to this process. A
+    custom ``rate`` keeps the work in this process (the workers use the ECB rates).
+    """
+    with cycle_collector_paused():
+        parts = compute_all(
+            engine, currency=currency, tz=tz, as_of=as_of, rate=rate, workers=workers
+        )
+        results = {k: v for part_results, _ in parts for k, v in part_results.items()}
+        return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
