@@ -36,12 +36,10 @@ from stripe_kpi.report.deliver import (
 )
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
-from stripe_kpi.store.derived import (
-    compute_account,
-    recompute_derived_tables,
-    update_derived_tables,
-)
 from stripe_kpi.store.engine import open_database
+from stripe_kpi.store.partition import compute_account
+from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
 
