@@ -5,6 +5,9 @@ everything after that is pure. JSON columns are parsed here. The one place raw J
 event table: a ``customer.subscription.*`` event carries the whole subscription as it was at that
 instant, which is the only record of status changes and of changes no invoice shows yet
 (METRICS.md §1).
+
+Over 400 lines on purpose: one short builder per table, side by side, so the column → field
+mapping of every record reads in one place (they share ``_json``/``_ids``/``_dec``).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ integer minor units of the row's ``currency``.
 
 The schema is created and upgraded by alembic migrations (``stripe_kpi/store/migrations``), never by
 ``create_all`` on a user's database: a test checks that the migrations produce exactly these tables.
+
+Over 400 lines on purpose: it is one schema, read against one set of migrations, and a founder
+reading it to write SQL wants every table in one place.
 """
 
 from __future__ import annotations
