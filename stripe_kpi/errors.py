@@ -46,3 +46,15 @@ class InputError(StripeKpiError):
     """Bad command-line input (a date, a range)."""
 
     exit_code = 2
+
+
+class SyncInterrupted(StripeKpiError):
+    """Asked to stop (SIGTERM to the worker): everything fetched is committed, the rest waits."""
+
+    exit_code = 130
+
+    def __init__(
+        self,
+        message: str = "sync stopped between pages; the next sync resumes where this one stopped",
+    ) -> None:
+        super().__init__(message)

@@ -254,7 +254,8 @@ def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer
     """The worker's SIGTERM: pages in flight are written, the rest waits for the next sync."""
     import threading
 
-    from stripe_kpi.sync.run import SyncInterrupted, pending_windows
+    from stripe_kpi.errors import SyncInterrupted
+    from stripe_kpi.sync.run import pending_windows
 
     engine = open_database(sqlite_url)
     stop = threading.Event()

@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import Engine, delete, select
 from sqlmodel import Session
 
-from stripe_kpi.errors import StripeAccessError, StripeKpiError
+from stripe_kpi.errors import StripeAccessError, SyncInterrupted
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import SyncRun, SyncState
 from stripe_kpi.stripe_api import StripeApi, endpoint_key
@@ -297,17 +297,8 @@ def run_backfill(
     finally:
         writer.close()
     if pending:
-        raise SyncInterrupted(STOPPED)
+        raise SyncInterrupted()
     return counts
-
-
-STOPPED = "sync stopped between pages; the next sync resumes where this one stopped"
-
-
-class SyncInterrupted(StripeKpiError):
-    """Asked to stop (SIGTERM to the worker): everything fetched is committed, the rest waits."""
-
-    exit_code = 130
 
 
 def _stopping(stop: threading.Event | None) -> bool:
@@ -395,7 +386,7 @@ def apply_events(
         cursor = {"id": events[-1]["id"], "created": events[-1]["created"]}
     while True:
         if _stopping(stop):
-            raise SyncInterrupted(STOPPED)
+            raise SyncInterrupted()
         page = client.list_page("/v1/events", {"limit": 100, "ending_before": cursor["id"]})
         events = list(reversed(page["data"]))
         if not events:
