@@ -31,7 +31,7 @@ from stripe_kpi.store.derived import (
 )
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.sync import mapping
-from stripe_kpi.sync.run import STORED_EVENTS, customers_in
+from stripe_kpi.sync.events import STORED_EVENTS, customers_in
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 2, 10, 15, tzinfo=UTC)

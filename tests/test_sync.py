@@ -21,7 +21,8 @@ from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import Customer, Event, Invoice, InvoiceLine, Subscription, SyncRun
-from stripe_kpi.sync.run import EVENT_RETENTION_SECONDS, sync
+from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS
+from stripe_kpi.sync.run import sync
 from tests.sync_support import (
     dump,
     fast_client,
@@ -255,7 +256,7 @@ def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer
     import threading
 
     from stripe_kpi.errors import SyncInterrupted
-    from stripe_kpi.sync.run import pending_windows
+    from stripe_kpi.sync.state import pending_windows
 
     engine = open_database(sqlite_url)
     stop = threading.Event()
