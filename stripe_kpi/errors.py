@@ -24,6 +24,17 @@ class StripeAccessError(StripeKpiError):
     exit_code = 3
 
 
+class StripeNotFound(StripeAccessError):
+    """Stripe has no object with the id we sent: a 404 for the id in the path
+    (``/v1/invoices/in_gone``), or Stripe's ``resource_missing`` for an id in a parameter (a 400
+    for a cursor such as ``ending_before=evt_gone``)."""
+
+
+class EventCursorExpired(StripeKpiError):
+    """Stripe no longer knows the event our cursor names (it keeps events 30 days, or the key
+    now reads another account): only a full resync brings the database back in step."""
+
+
 class SyncConflictError(StripeKpiError):
     """Another sync holds the lock on this database."""
 

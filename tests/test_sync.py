@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
+from structlog.testing import capture_logs
 
+from stripe_kpi.errors import StripeNotFound
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
@@ -301,3 +303,28 @@ def test_a_cursor_stripe_no_longer_knows_means_a_full_resync(tmp_path) -> None:
         assert report.mode == "full"
         assert report.full_reason == "Stripe no longer has the events after our cursor"
         engine.dispose()
+
+
+class CursorAnswered404(DyingClient):
+    """Stripe answering the events cursor with a 404 rather than the simulator's 400."""
+
+    def list_page(self, path: str, params: Any = None) -> dict:
+        if (params or {}).get("ending_before"):
+            self._tick()
+            raise StripeNotFound("Stripe refused GET /v1/events (HTTP 404): No such event")
+        return super().list_page(path, params)
+
+
+def test_a_404_for_the_cursor_means_a_full_resync_too(
+    sqlite_url: str, server: SimulatorServer, clean
+) -> None:
+    engine = open_database(sqlite_url)
+    with fast_client(server) as client:
+        sync(engine, client, now=server.data.now, concurrency=2)
+        with capture_logs() as logs:
+            report = sync(engine, CursorAnswered404(client, 0), now=server.data.now, concurrency=2)
+    assert report.mode == "full"
+    assert report.full_reason == "Stripe no longer has the events after our cursor"
+    assert "events_cursor_expired" in [entry["event"] for entry in logs]
+    assert dump(engine) == clean
+    engine.dispose()

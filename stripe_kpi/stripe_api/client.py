@@ -15,7 +15,9 @@ three things of our own:
   what the database stores. ``StripeObject`` would turn some decimal strings into ``Decimal``.
 
 Errors the user can act on become one ``StripeAccessError`` line: a rejected key (401), a missing
-restricted-key permission named in Dashboard terms (403), an address that cannot be reached.
+restricted-key permission named in Dashboard terms (403), an address that cannot be reached. When
+Stripe says the id we sent names nothing, the line comes as ``StripeNotFound`` (still a
+``StripeAccessError``), so that callers catch the meaning rather than read HTTP codes.
 
 Threads: ``StripeClient`` keeps no per-request state, and the SDK's ``RequestsClient`` already keeps
 one ``requests.Session`` per thread. We still give each thread its own client over a session we
@@ -41,7 +43,7 @@ import stripe
 import structlog
 from stripe._api_version import _ApiVersion
 
-from stripe_kpi.errors import ConfigurationError, StripeAccessError
+from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
 from stripe_kpi.stripe_api.keys import key_kind, key_mode
 from stripe_kpi.stripe_api.limiter import RateLimiter, limits_for_key
 from stripe_kpi.stripe_api.messages import network_reason, permission_message, redact_keys
@@ -153,6 +155,16 @@ def _should_retry(err: stripe.StripeError) -> bool:
         return False
     status = err.http_status or 0
     return status in (409, 429) or status >= 500
+
+
+def _not_found(err: stripe.StripeError) -> bool:
+    """Stripe's answer that the id we sent names nothing: a 404 for the id in the path, or its
+    ``resource_missing`` code for an id in a parameter, which comes as a 400 (an unknown
+    ``ending_before`` cursor, say). A body that is not Stripe's error JSON (a proxy's 404 page)
+    says nothing about the object."""
+    if err.error is None:
+        return False
+    return err.http_status == 404 or err.code == "resource_missing"
 
 
 class StripeApi:
@@ -346,44 +358,52 @@ class StripeApi:
     def _final_error(
         self, err: stripe.StripeError, path: str, attempts: int, started: float, *, exhausted: bool
     ) -> StripeAccessError:
+        """The error a request finally fails with: its type says what happened, its message is
+        the line a founder reads."""
+        message = self._final_message(err, path, attempts, started, exhausted=exhausted)
+        return StripeNotFound(message) if _not_found(err) else StripeAccessError(message)
+
+    def _final_message(
+        self, err: stripe.StripeError, path: str, attempts: int, started: float, *, exhausted: bool
+    ) -> str:
         """The one line a founder reads when a request finally fails."""
         status = err.http_status
         tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         over = f"{tries} over {self._clock() - started:.0f}s"
         stripe_says = redact_keys(str(err.user_message or "")).strip()
         if isinstance(err, stripe.APIConnectionError):
-            return StripeAccessError(
+            return (
                 f"Cannot reach the Stripe API at {self.api_base}: {network_reason(err)} "
                 f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
             )
         if status == 401:
-            return StripeAccessError(
+            return (
                 "Stripe rejected the API key (401): check STRIPE_API_KEY; the key may be "
                 "mistyped, expired or revoked (Dashboard → Developers → API keys)"
             )
         if status == 403:
-            return StripeAccessError(permission_message(path, stripe_says))
+            return permission_message(path, stripe_says)
         if exhausted and status == 429:
-            return StripeAccessError(
+            return (
                 f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
                 "lower STRIPE_KPI_RATE_LIMIT"
             )
         if exhausted:
-            return StripeAccessError(
+            return (
                 f"Stripe kept failing GET {path} (HTTP {status}) after {over}; try again later "
                 "(https://status.stripe.com)"
             )
         if err.error is None:  # the body was not a Stripe error object: not JSON, or not Stripe's
-            return StripeAccessError(
+            return (
                 f"The server at {self.api_base} answered GET {path} with HTTP {status} and a body "
                 "that is not Stripe's JSON; check STRIPE_API_BASE"
             )
         if status is not None and (status >= 500 or status == 409):
-            return StripeAccessError(
+            return (
                 f"Stripe failed GET {path} (HTTP {status}) and said a retry would not help: "
                 f"{stripe_says}"
             )
-        return StripeAccessError(f"Stripe refused GET {path} (HTTP {status}): {stripe_says}")
+        return f"Stripe refused GET {path} (HTTP {status}): {stripe_says}"
 
 
 def make_client(

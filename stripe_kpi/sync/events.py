@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from stripe_kpi.errors import StripeAccessError, SyncInterrupted
+from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupted
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.stripe_api import StripeApi
 from stripe_kpi.sync import mapping
@@ -65,10 +65,8 @@ def _retrieve(client: StripeApi, kind: str, object_id: str) -> dict[str, Any] | 
     params = {"expand": ["discounts"]} if "expand" in extra else None
     try:
         return client.retrieve(f"{path}/{object_id}", params)
-    except StripeAccessError as exc:
-        if getattr(exc.__cause__, "http_status", None) == 404:
-            return None
-        raise
+    except StripeNotFound:  # deleted since the event
+        return None
 
 
 def apply_events(
@@ -86,6 +84,12 @@ def apply_events(
     ``ending_before`` pages towards the present: each page holds the events just newer than the
     cursor (newest first), so it is applied reversed and the cursor moves to its newest event.
     Each page commits with the cursor it leads to. Nothing changed costs one request.
+
+    Raises ``EventCursorExpired`` when Stripe does not know the cursor's event (it keeps events
+    30 days; or the key now reads another account). For an unknown ``ending_before`` id Stripe
+    answers 400 ``resource_missing`` (as the simulator does), not 404; the client raises
+    ``StripeNotFound`` for either, and only this request knows that the missing object is our
+    cursor.
     """
     applied = 0
     if not cursor.get("id"):
@@ -103,7 +107,13 @@ def apply_events(
     while True:
         if stop is not None and stop.is_set():
             raise SyncInterrupted()
-        page = client.list_page("/v1/events", {"limit": 100, "ending_before": cursor["id"]})
+        try:
+            page = client.list_page("/v1/events", {"limit": 100, "ending_before": cursor["id"]})
+        except StripeNotFound as exc:
+            raise EventCursorExpired(
+                f"Stripe no longer has event {cursor['id']}, where the last sync stopped; "
+                "a full sync (stripe-kpi sync --full) starts over"
+            ) from exc
         events = list(reversed(page["data"]))
         if not events:
             return applied

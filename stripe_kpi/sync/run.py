@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
 from stripe_kpi.errors import (
-    StripeAccessError,
+    EventCursorExpired,
     SyncInterrupted,  # noqa: F401  (worker imports it here until it moves)
 )
 from stripe_kpi.store.engine import session_scope
@@ -88,16 +88,20 @@ def sync(
         try:
             reason = _full_reason(engine, full, now)
             if reason is None:
-                report.events = _incremental(
-                    engine, client, concurrency, progress, stop, report.touched_customers
-                )
-                if report.events < 0:
+                try:
+                    report.events = _incremental(
+                        engine, client, concurrency, progress, stop, report.touched_customers
+                    )
+                except EventCursorExpired:
                     reason = "Stripe no longer has the events after our cursor"
             if reason is not None:
                 report.mode, report.full_reason = "full", reason
                 log.info("full_sync", reason=reason)
                 report.objects = _backfill(engine, client, concurrency, now, progress, reason, stop)
-                report.events = max(0, _incremental(engine, client, concurrency, progress, stop))
+                try:
+                    report.events = _incremental(engine, client, concurrency, progress, stop)
+                except EventCursorExpired:  # the backfill's own cursor: the next sync starts over
+                    report.events = 0
         except BaseException as exc:
             _record_end(engine, run_id, "failed", report, error=str(exc)[:500])
             raise
@@ -151,7 +155,8 @@ def _incremental(
     stop: threading.Event | None = None,
     touched: set[str] | None = None,
 ) -> int:
-    """Apply events since the cursor; -1 when Stripe no longer knows the cursor's event."""
+    """Apply events since the cursor (``EventCursorExpired`` when Stripe no longer knows the
+    cursor's event, said in the log)."""
     with Session(engine) as session:
         cursor = read_state(session, EVENTS_KEY) or {}
     try:
@@ -164,8 +169,6 @@ def _incremental(
             stop=stop,
             touched=touched,
         )
-    except StripeAccessError as exc:
-        if getattr(exc.__cause__, "http_status", None) in (400, 404) and cursor.get("id"):
-            log.warning("events_cursor_expired", cursor=cursor.get("id"))
-            return -1
+    except EventCursorExpired:
+        log.warning("events_cursor_expired", cursor=cursor.get("id"))
         raise
