@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import structlog
 from sqlalchemy import Engine, delete
@@ -25,6 +26,8 @@ from stripe_kpi.sync.lock import sync_lock
 from stripe_kpi.sync.state import (
     EVENTS_KEY,
     PENDING_EVENTS_KEY,
+    RunOutcome,
+    SyncMode,
     pending_windows,
     read_state,
     record_run_end,
@@ -34,15 +37,24 @@ from stripe_kpi.sync.state import (
 
 log = structlog.get_logger(__name__)
 
+#: Why a sync is a full one, as its report and the log say it.
+FullReason = Literal[
+    "asked for (--full)",
+    "resuming an interrupted backfill",
+    "first sync",
+    "the last sync is older than the 30 days of events Stripe keeps",
+    "Stripe no longer has the events after our cursor",
+]
+
 
 @dataclass
 class SyncReport:
-    mode: str  # full | incremental
+    mode: SyncMode
     objects: dict[str, int] = field(default_factory=dict)
     events: int = 0
     requests: int = 0
     seconds: float = 0.0
-    full_reason: str | None = None
+    full_reason: FullReason | None = None
     #: Customers whose rows an incremental sync changed: the derived tables need only them.
     touched_customers: set[str] = field(default_factory=set)
 
@@ -51,7 +63,7 @@ class SyncReport:
         return sum(self.objects.values())
 
 
-def _full_reason(engine: Engine, full: bool, now: int) -> str | None:
+def _full_reason(engine: Engine, full: bool, now: int) -> FullReason | None:
     with Session(engine) as session:
         cursor = read_state(session, EVENTS_KEY)
         in_progress = read_state(session, PENDING_EVENTS_KEY)
@@ -86,7 +98,7 @@ def sync(
         requests_before = client.request_count
         report = SyncReport(mode="incremental")
         try:
-            reason = _full_reason(engine, full, now)
+            reason: FullReason | None = _full_reason(engine, full, now)
             if reason is None:
                 try:
                     report.events = _incremental(
@@ -97,7 +109,8 @@ def sync(
             if reason is not None:
                 report.mode, report.full_reason = "full", reason
                 log.info("full_sync", reason=reason)
-                report.objects = _backfill(engine, client, concurrency, now, progress, reason, stop)
+                resume = reason == "resuming an interrupted backfill"
+                report.objects = _backfill(engine, client, concurrency, now, progress, resume, stop)
                 try:
                     report.events = _incremental(engine, client, concurrency, progress, stop)
                 except EventCursorExpired:  # the backfill's own cursor: the next sync starts over
@@ -112,7 +125,7 @@ def sync(
 
 
 def _record_end(
-    engine: Engine, run_id: int, status: str, report: SyncReport, error: str | None = None
+    engine: Engine, run_id: int, status: RunOutcome, report: SyncReport, error: str | None = None
 ) -> None:
     record_run_end(
         engine,
@@ -131,10 +144,10 @@ def _backfill(
     concurrency: int,
     now: int,
     progress: Progress | None,
-    reason: str,
+    resume: bool,
     stop: threading.Event | None = None,
 ) -> dict[str, int]:
-    windows = pending_windows(engine) if reason.startswith("resuming") else []
+    windows = pending_windows(engine) if resume else []
     if not windows:
         windows = start_backfill(engine, client, now)
     counts = run_backfill(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy import Engine, select
@@ -24,6 +24,11 @@ log = structlog.get_logger(__name__)
 
 EVENTS_KEY = "events"
 PENDING_EVENTS_KEY = "backfill:events_cursor"
+
+#: What a sync did (``sync_run.mode``), and how it ended (``sync_run.status``, ``running`` until
+#: then).
+SyncMode = Literal["full", "incremental"]
+RunOutcome = Literal["ok", "failed"]
 
 
 def read_state(session: Session, key: str) -> dict[str, Any] | None:
@@ -63,9 +68,9 @@ def record_run_start(engine: Engine, now: int) -> int:
 def record_run_end(
     engine: Engine,
     run_id: int,
-    status: str,
+    status: RunOutcome,
     *,
-    mode: str,
+    mode: SyncMode,
     objects: int,
     requests: int,
     error: str | None = None,
