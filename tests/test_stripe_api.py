@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -478,6 +479,21 @@ def test_retry_after_as_an_http_date_in_the_past_means_now(api: StripeApi, stub,
     stub.then(503, SERVER_ERROR, Retry_After="Wed, 21 Oct 2015 07:28:00 GMT").then(200)
     assert api.list_page("/v1/invoices") == EMPTY_PAGE
     assert clock.waits == [0.0]
+
+
+def test_retry_after_as_an_http_date_counts_from_the_wall_clock(stub: StubStripe, clock) -> None:
+    half_a_minute_before = datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC).timestamp()
+    stub.then(503, SERVER_ERROR, Retry_After="Wed, 21 Oct 2015 07:28:00 GMT").then(200)
+    with make_client(
+        KEY,
+        stub.base,
+        limiter=RateLimiter(1_000_000),
+        clock=clock,
+        sleep=clock.sleep,
+        wall_clock=lambda: half_a_minute_before,
+    ) as api:
+        assert api.list_page("/v1/invoices") == EMPTY_PAGE
+    assert clock.waits == [30.0]
 
 
 def test_retry_after_is_capped(api: StripeApi, stub: StubStripe, clock) -> None:

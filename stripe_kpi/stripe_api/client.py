@@ -122,8 +122,11 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """``Retry-After`` in seconds: either delta-seconds or an HTTP date (RFC 9110)."""
+def _retry_after(
+    headers: Mapping[str, str] | None, wall_clock: Callable[[], float]
+) -> float | None:
+    """``Retry-After`` in seconds: either delta-seconds or an HTTP date (RFC 9110), which is
+    counted from ``wall_clock`` (unix seconds)."""
     value = _header(headers, "retry-after")
     if value is None:
         return None
@@ -134,7 +137,7 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        seconds = when.timestamp() - time.time()
+        seconds = when.timestamp() - wall_clock()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
@@ -185,6 +188,7 @@ class StripeApi:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.kind, self.mode = key_kind(api_key), key_mode(api_key)
         base = (api_base or DEFAULT_API_BASE).strip().rstrip("/")
@@ -200,6 +204,7 @@ class StripeApi:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
+        self._wall_clock = wall_clock
         self._local = threading.local()
         self._requests = 0
         self._round_trip = 0.25
@@ -320,7 +325,7 @@ class StripeApi:
             return self._decode(body, path)
 
     def _wait_before_retry(self, err: stripe.StripeError, failures: int) -> float:
-        retry_after = _retry_after(err.headers)
+        retry_after = _retry_after(err.headers, self._wall_clock)
         if retry_after is not None:
             return min(retry_after, self.retry.max_retry_after)
         return self._jitter() * self.retry.backoff_ceiling(failures)
@@ -418,12 +423,14 @@ def make_client(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
+    wall_clock: Callable[[], float] = time.time,
 ) -> StripeApi:
     """A ``StripeApi`` for this key, paced at Stripe's documented limits for its mode.
 
     ``rate_limit``/``rate_limit_per_endpoint`` override those limits (requests per second);
     ``limiter`` replaces the limiter altogether (to share one between clients). ``clock``,
-    ``sleep`` and ``jitter`` exist for tests: virtual time, recorded waits, fixed randomness.
+    ``sleep`` and ``jitter`` exist for tests: virtual time, recorded waits, fixed randomness;
+    ``wall_clock`` (unix seconds) is what a ``Retry-After`` date is counted from.
     """
     if limiter is None:
         limits = limits_for_key(api_key, overall=rate_limit, per_endpoint=rate_limit_per_endpoint)
@@ -437,6 +444,7 @@ def make_client(
         clock=clock,
         sleep=sleep,
         jitter=jitter,
+        wall_clock=wall_clock,
     )
 
 

@@ -55,15 +55,17 @@ def run_backfill(
     windows: list[Window],
     *,
     concurrency: int,
+    clock: Callable[[], int],
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> dict[str, int]:
     """Page every pending window, splitting as it goes, until none is left (or ``stop`` is set:
-    then the pages in flight are written and ``SyncInterrupted`` says the rest waits)."""
+    then the pages in flight are written and ``SyncInterrupted`` says the rest waits).
+    ``clock`` stamps the checkpoints."""
     counts: dict[str, int] = dict.fromkeys(LISTS, 0)
     # A short queue: a page waiting to be written holds its rows (about 1 MB of invoices), and
     # a writer that falls behind should slow the fetchers, not grow the heap.
-    writer = Writer(engine, max_queued=16)
+    writer = Writer(engine, max_queued=16, clock=clock)
     pending = sorted(windows, key=_priority, reverse=True)  # pop() takes the first priority
     in_flight: dict[Future[tuple[PageWrite, int]], Window] = {}
     walks: Counter[str] = Counter(w.kind for w in windows)
@@ -132,9 +134,10 @@ def account_created(client: StripeApi) -> int:
     return max(STRIPE_EPOCH, int(created)) if isinstance(created, int) else STRIPE_EPOCH
 
 
-def start_backfill(engine: Engine, client: StripeApi, now: int) -> list[Window]:
+def start_backfill(engine: Engine, client: StripeApi, now: int, *, stamp: int) -> list[Window]:
     """Take the event cursor first (changes during the backfill are replayed after it), then lay
-    out the windows; both commit together, replacing any earlier backfill's leftovers."""
+    out the windows up to ``now``; both commit together, stamped ``stamp``, replacing any earlier
+    backfill's leftovers."""
     cursor = newest_event_cursor(client, now)
     born = account_created(client)
     windows = [
@@ -151,7 +154,7 @@ def start_backfill(engine: Engine, client: StripeApi, now: int) -> list[Window]:
         session.execute(
             delete(SyncState).where(SyncState.key.startswith("backfill:"))  # type: ignore[attr-defined]
         )
-        write_state(session, PENDING_EVENTS_KEY, cursor)
+        write_state(session, PENDING_EVENTS_KEY, cursor, at=stamp)
         for window in windows:
-            session.add(SyncState(key=window.key, value=window.to_json(), updated_at=now))
+            session.add(SyncState(key=window.key, value=window.to_json(), updated_at=stamp))
     return windows

@@ -9,6 +9,7 @@ lists), once per object per page of events; each page commits with the cursor it
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -75,11 +76,13 @@ def apply_events(
     cursor: dict[str, Any],
     *,
     concurrency: int,
+    clock: Callable[[], int],
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     touched: set[str] | None = None,
 ) -> int:
-    """Apply every event newer than ``cursor``, oldest first; returns how many.
+    """Apply every event newer than ``cursor``, oldest first; returns how many. ``clock`` stamps
+    the cursor's checkpoint; ``touched`` collects the customers whose rows changed.
 
     ``ending_before`` pages towards the present: each page holds the events just newer than the
     cursor (newest first), so it is applied reversed and the cursor moves to its newest event.
@@ -97,7 +100,7 @@ def apply_events(
         events = _events_since(client, int(cursor.get("created", 0)))
         for start in range(0, len(events), 100):
             chunk = events[start : start + 100]
-            _apply_event_page(engine, client, chunk, concurrency, touched)
+            _apply_event_page(engine, client, chunk, concurrency, clock, touched)
             applied += len(chunk)
             if progress:
                 progress("events", len(chunk))
@@ -117,7 +120,7 @@ def apply_events(
         events = list(reversed(page["data"]))
         if not events:
             return applied
-        cursor = _apply_event_page(engine, client, events, concurrency, touched)
+        cursor = _apply_event_page(engine, client, events, concurrency, clock, touched)
         applied += len(events)
         if progress:
             progress("events", len(events))
@@ -142,6 +145,7 @@ def _apply_event_page(
     client: StripeApi,
     events: list[dict[str, Any]],
     concurrency: int,
+    clock: Callable[[], int],
     touched: set[str] | None = None,
 ) -> dict[str, Any]:
     """Re-fetch what these events touched, then commit rows, events and the new cursor."""
@@ -152,7 +156,7 @@ def _apply_event_page(
     cursor = {"id": newest["id"], "created": newest["created"]}
     with session_scope(engine) as session:
         upsert_rows(session, rows)
-        write_state(session, EVENTS_KEY, cursor)
+        write_state(session, EVENTS_KEY, cursor, at=clock())
     return cursor
 
 

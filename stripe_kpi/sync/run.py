@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -84,14 +85,24 @@ def sync(
     *,
     full: bool = False,
     concurrency: int = 16,
-    now: int | None = None,
+    now: int,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], int] | None = None,
 ) -> SyncReport:
-    """One sync, under the database's sync lock. ``now`` is the present in unix seconds (the
-    backfill's upper bound and the retention check); injected so tests can use the simulator's
-    clock."""
-    now = int(time.time()) if now is None else now
+    """One sync, under the database's sync lock.
+
+    ``now`` is the sync's present in unix seconds: the backfill's upper bound, the retention
+    check, the run's start. ``clock`` is the wall clock for the rows' stamps (the checkpoints'
+    ``updated_at``, the run's ``finished_at``); default: ``now``, the sync's present. Both come
+    from the caller, so nothing here reads the clock and tests use the simulator's time.
+    """
+    if now is None:
+        # Transitional: sync_command.py still passes None until the services pass ``now``;
+        # read the wall clock as before for that one caller. Remove with it.
+        now = int(time.time())
+        clock = clock or (lambda: int(time.time()))
+    stamp = clock or (lambda: now)
     started = time.monotonic()
     with sync_lock(engine):
         run_id = record_run_start(engine, now)
@@ -102,7 +113,7 @@ def sync(
             if reason is None:
                 try:
                     report.events = _incremental(
-                        engine, client, concurrency, progress, stop, report.touched_customers
+                        engine, client, concurrency, progress, stop, stamp, report.touched_customers
                     )
                 except EventCursorExpired:
                     reason = "Stripe no longer has the events after our cursor"
@@ -110,22 +121,29 @@ def sync(
                 report.mode, report.full_reason = "full", reason
                 log.info("full_sync", reason=reason)
                 resume = reason == "resuming an interrupted backfill"
-                report.objects = _backfill(engine, client, concurrency, now, progress, resume, stop)
+                report.objects = _backfill(
+                    engine, client, concurrency, now, progress, resume, stop, stamp
+                )
                 try:
-                    report.events = _incremental(engine, client, concurrency, progress, stop)
+                    report.events = _incremental(engine, client, concurrency, progress, stop, stamp)
                 except EventCursorExpired:  # the backfill's own cursor: the next sync starts over
                     report.events = 0
         except BaseException as exc:
-            _record_end(engine, run_id, "failed", report, error=str(exc)[:500])
+            _record_end(engine, run_id, "failed", report, stamp(), error=str(exc)[:500])
             raise
         report.seconds = time.monotonic() - started
         report.requests = client.request_count - requests_before
-        _record_end(engine, run_id, "ok", report)
+        _record_end(engine, run_id, "ok", report, stamp())
         return report
 
 
 def _record_end(
-    engine: Engine, run_id: int, status: RunOutcome, report: SyncReport, error: str | None = None
+    engine: Engine,
+    run_id: int,
+    status: RunOutcome,
+    report: SyncReport,
+    finished_at: int,
+    error: str | None = None,
 ) -> None:
     record_run_end(
         engine,
@@ -134,6 +152,7 @@ def _record_end(
         mode=report.mode,
         objects=report.total,
         requests=report.requests,
+        finished_at=finished_at,
         error=error,
     )
 
@@ -145,17 +164,24 @@ def _backfill(
     now: int,
     progress: Progress | None,
     resume: bool,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None,
+    clock: Callable[[], int],
 ) -> dict[str, int]:
     windows = pending_windows(engine) if resume else []
     if not windows:
-        windows = start_backfill(engine, client, now)
+        windows = start_backfill(engine, client, now, stamp=clock())
     counts = run_backfill(
-        engine, client, windows, concurrency=concurrency, progress=progress, stop=stop
+        engine,
+        client,
+        windows,
+        concurrency=concurrency,
+        clock=clock,
+        progress=progress,
+        stop=stop,
     )
     with session_scope(engine) as session:
         cursor = read_state(session, PENDING_EVENTS_KEY) or {"id": None, "created": now}
-        write_state(session, EVENTS_KEY, cursor)
+        write_state(session, EVENTS_KEY, cursor, at=clock())
         session.execute(delete(SyncState).where(SyncState.key == PENDING_EVENTS_KEY))
     return counts
 
@@ -165,7 +191,8 @@ def _incremental(
     client: StripeApi,
     concurrency: int,
     progress: Progress | None,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None,
+    clock: Callable[[], int],
     touched: set[str] | None = None,
 ) -> int:
     """Apply events since the cursor (``EventCursorExpired`` when Stripe no longer knows the
@@ -178,6 +205,7 @@ def _incremental(
             client,
             cursor,
             concurrency=concurrency,
+            clock=clock,
             progress=progress,
             stop=stop,
             touched=touched,

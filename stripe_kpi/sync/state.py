@@ -9,7 +9,6 @@ backfill still has to page. ``sync_run`` holds one line per sync: when, what kin
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Literal
 
 import structlog
@@ -36,13 +35,14 @@ def read_state(session: Session, key: str) -> dict[str, Any] | None:
     return json.loads(row.value) if row else None
 
 
-def write_state(session: Session, key: str, value: dict[str, Any]) -> None:
+def write_state(session: Session, key: str, value: dict[str, Any], *, at: int) -> None:
+    """Set a checkpoint, stamped ``at`` (unix seconds)."""
     row = session.get(SyncState, key)
     text = json.dumps(value, sort_keys=True)
     if row is None:
-        session.add(SyncState(key=key, value=text, updated_at=int(time.time())))
+        session.add(SyncState(key=key, value=text, updated_at=at))
     else:
-        row.value, row.updated_at = text, int(time.time())
+        row.value, row.updated_at = text, at
         session.add(row)
 
 
@@ -73,6 +73,7 @@ def record_run_end(
     mode: SyncMode,
     objects: int,
     requests: int,
+    finished_at: int,
     error: str | None = None,
 ) -> None:
     try:
@@ -80,7 +81,7 @@ def record_run_end(
             run = session.get(SyncRun, run_id)
             if run is None:
                 return
-            run.finished_at = int(time.time())
+            run.finished_at = finished_at
             run.status, run.mode, run.objects, run.error = status, mode, objects, error
             run.requests = requests
             session.add(run)

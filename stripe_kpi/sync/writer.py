@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete
@@ -26,10 +26,12 @@ class PageWrite:
 
 class Writer:
     """Commits pages in the order they were fetched; merges whatever is queued into one
-    transaction (SQLite serialises writers anyway; fewer commits, same atomicity per page)."""
+    transaction (SQLite serialises writers anyway; fewer commits, same atomicity per page).
+    ``clock`` stamps the checkpoints (unix seconds)."""
 
-    def __init__(self, engine: Engine, max_queued: int) -> None:
+    def __init__(self, engine: Engine, max_queued: int, clock: Callable[[], int]) -> None:
         self.engine = engine
+        self.clock = clock
         self.queue: queue.Queue[PageWrite | None] = queue.Queue(maxsize=max_queued)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="stripe-kpi-writer", daemon=True)
@@ -71,7 +73,7 @@ class Writer:
         # Net checkpoint change of the batch: a window both left and finished inside it is gone.
         done = {w.done.key for w in writes if w.done is not None}
         added = {w.key: w for write in writes for w in write.more}
-        stamp = int(time.time())
+        stamp = self.clock()
         rows["sync_state"] = [
             {"key": key, "value": w.to_json(), "updated_at": stamp}
             for key, w in added.items()
