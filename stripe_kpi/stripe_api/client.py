@@ -46,7 +46,7 @@ from stripe._api_version import _ApiVersion
 from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
 from stripe_kpi.stripe_api.keys import key_kind, key_mode
 from stripe_kpi.stripe_api.limiter import RateLimiter, limits_for_key
-from stripe_kpi.stripe_api.messages import network_reason, permission_message, redact_keys
+from stripe_kpi.stripe_api.messages import final_message, network_reason
 
 if TYPE_CHECKING:
     from stripe_kpi.config import Settings
@@ -365,50 +365,15 @@ class StripeApi:
     ) -> StripeAccessError:
         """The error a request finally fails with: its type says what happened, its message is
         the line a founder reads."""
-        message = self._final_message(err, path, attempts, started, exhausted=exhausted)
+        message = final_message(
+            err,
+            path,
+            api_base=self.api_base,
+            attempts=attempts,
+            seconds=self._clock() - started,
+            exhausted=exhausted,
+        )
         return StripeNotFound(message) if _not_found(err) else StripeAccessError(message)
-
-    def _final_message(
-        self, err: stripe.StripeError, path: str, attempts: int, started: float, *, exhausted: bool
-    ) -> str:
-        """The one line a founder reads when a request finally fails."""
-        status = err.http_status
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        over = f"{tries} over {self._clock() - started:.0f}s"
-        stripe_says = redact_keys(str(err.user_message or "")).strip()
-        if isinstance(err, stripe.APIConnectionError):
-            return (
-                f"Cannot reach the Stripe API at {self.api_base}: {network_reason(err)} "
-                f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
-            )
-        if status == 401:
-            return (
-                "Stripe rejected the API key (401): check STRIPE_API_KEY; the key may be "
-                "mistyped, expired or revoked (Dashboard → Developers → API keys)"
-            )
-        if status == 403:
-            return permission_message(path, stripe_says)
-        if exhausted and status == 429:
-            return (
-                f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
-                "lower STRIPE_KPI_RATE_LIMIT"
-            )
-        if exhausted:
-            return (
-                f"Stripe kept failing GET {path} (HTTP {status}) after {over}; try again later "
-                "(https://status.stripe.com)"
-            )
-        if err.error is None:  # the body was not a Stripe error object: not JSON, or not Stripe's
-            return (
-                f"The server at {self.api_base} answered GET {path} with HTTP {status} and a body "
-                "that is not Stripe's JSON; check STRIPE_API_BASE"
-            )
-        if status is not None and (status >= 500 or status == 409):
-            return (
-                f"Stripe failed GET {path} (HTTP {status}) and said a retry would not help: "
-                f"{stripe_says}"
-            )
-        return f"Stripe refused GET {path} (HTTP {status}): {stripe_says}"
 
 
 def make_client(
