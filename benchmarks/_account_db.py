@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.sync import mapping
-from stripe_kpi.sync.run import STORED_EVENTS
+from stripe_kpi.sync.events import STORED_EVENTS
 
 #: Objects of one kind written per transaction (an invoice carries ~1-2 lines).
 _BATCH = 2_000

@@ -76,7 +76,7 @@ def main() -> None:
                 "sk_test_simulator", url, rate_limit=overall, rate_limit_per_endpoint=per_endpoint
             )
             t0 = time.monotonic()
-            report = sync(engine, client, concurrency=args.concurrency)
+            report = sync(engine, client, concurrency=args.concurrency, now=int(time.time()))
             seconds = time.monotonic() - t0
             rate = report.total / seconds
             ceiling = overall * 100
@@ -103,7 +103,7 @@ def main() -> None:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(f"  peak memory of the syncing process: {peak:,.0f} MB")
             t1 = time.monotonic()
-            again = sync(engine, client, concurrency=args.concurrency)
+            again = sync(engine, client, concurrency=args.concurrency, now=int(time.time()))
             print(
                 f"incremental, nothing changed: {again.requests} request(s), "
                 f"{time.monotonic() - t1:.2f}s, mode {again.mode}"

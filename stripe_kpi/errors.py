@@ -24,6 +24,17 @@ class StripeAccessError(StripeKpiError):
     exit_code = 3
 
 
+class StripeNotFound(StripeAccessError):
+    """Stripe has no object with the id we sent: a 404 for the id in the path
+    (``/v1/invoices/in_gone``), or Stripe's ``resource_missing`` for an id in a parameter (a 400
+    for a cursor such as ``ending_before=evt_gone``)."""
+
+
+class EventCursorExpired(StripeKpiError):
+    """Stripe no longer knows the event our cursor names (it keeps events 30 days, or the key
+    now reads another account): only a full resync brings the database back in step."""
+
+
 class SyncConflictError(StripeKpiError):
     """Another sync holds the lock on this database."""
 
@@ -46,3 +57,15 @@ class InputError(StripeKpiError):
     """Bad command-line input (a date, a range)."""
 
     exit_code = 2
+
+
+class SyncInterrupted(StripeKpiError):
+    """Asked to stop (SIGTERM to the worker): everything fetched is committed, the rest waits."""
+
+    exit_code = 130
+
+    def __init__(
+        self,
+        message: str = "sync stopped between pages; the next sync resumes where this one stopped",
+    ) -> None:
+        super().__init__(message)

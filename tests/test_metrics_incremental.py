@@ -28,7 +28,7 @@ from stripe_kpi.store.rows import decode_result, encode_result
 from stripe_kpi.store.tables import recompute_derived_tables
 from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.sync import mapping
-from stripe_kpi.sync.run import STORED_EVENTS, customers_in
+from stripe_kpi.sync.events import STORED_EVENTS, customers_in
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 END = datetime(2026, 2, 10, 15, tzinfo=UTC)

@@ -13,13 +13,14 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from structlog.testing import capture_logs
 
-from stripe_kpi.errors import ConfigurationError, StripeAccessError
+from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
 from stripe_kpi.stripe_api import (
     API_VERSION,
     RetryPolicy,
@@ -480,6 +481,21 @@ def test_retry_after_as_an_http_date_in_the_past_means_now(api: StripeApi, stub,
     assert clock.waits == [0.0]
 
 
+def test_retry_after_as_an_http_date_counts_from_the_wall_clock(stub: StubStripe, clock) -> None:
+    half_a_minute_before = datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC).timestamp()
+    stub.then(503, SERVER_ERROR, Retry_After="Wed, 21 Oct 2015 07:28:00 GMT").then(200)
+    with make_client(
+        KEY,
+        stub.base,
+        limiter=RateLimiter(1_000_000),
+        clock=clock,
+        sleep=clock.sleep,
+        wall_clock=lambda: half_a_minute_before,
+    ) as api:
+        assert api.list_page("/v1/invoices") == EMPTY_PAGE
+    assert clock.waits == [30.0]
+
+
 def test_retry_after_is_capped(api: StripeApi, stub: StubStripe, clock) -> None:
     stub.then(429, RATE_LIMITED, Retry_After="3600").then(200)
     api.list_page("/v1/invoices")
@@ -701,7 +717,7 @@ def test_client_from_settings_uses_base_and_rate_limits(stub: StubStripe) -> Non
 
 
 def test_404_is_not_retried_and_keeps_the_stripe_error_as_cause(api: StripeApi, stub) -> None:
-    """The sync tells "deleted since the event" from real failures by ``__cause__.http_status``."""
+    """The SDK's error stays the cause (``--debug`` shows it); the type says "not found"."""
     missing = {
         "error": {
             "message": "No such invoice: 'in_gone'",
@@ -718,3 +734,76 @@ def test_404_is_not_retried_and_keeps_the_stripe_error_as_cause(api: StripeApi, 
     )
     assert getattr(caught.value.__cause__, "http_status", None) == 404
     assert getattr(caught.value.__cause__, "code", None) == "resource_missing"
+
+
+def test_404_for_an_object_raises_stripe_not_found(api: StripeApi, stub: StubStripe) -> None:
+    """Callers catch the meaning ("Stripe has no such object"), and a caller that still catches
+    ``StripeAccessError`` gets the same error and the same line as before."""
+    stub.then(
+        404,
+        {
+            "error": {
+                "message": "No such customer: 'cus_gone'",
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "id",
+            }
+        },
+    )
+    with pytest.raises(StripeNotFound) as caught:
+        api.retrieve("/v1/customers/cus_gone")
+    assert isinstance(caught.value, StripeAccessError)
+    assert caught.value.exit_code == StripeAccessError.exit_code
+    assert caught.value.message == (
+        "Stripe refused GET /v1/customers/cus_gone (HTTP 404): No such customer: 'cus_gone'"
+    )
+    assert len(stub.seen) == 1
+
+
+def test_an_unknown_cursor_is_a_400_that_raises_stripe_not_found(
+    api: StripeApi, stub: StubStripe
+) -> None:
+    """An id Stripe does not know in a parameter (a list's cursor) comes as a 400 with
+    ``resource_missing``, not a 404: it is the same meaning."""
+    stub.then(
+        400,
+        {
+            "error": {
+                "message": "No such event: 'evt_gone'",
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "ending_before",
+            }
+        },
+    )
+    with pytest.raises(StripeNotFound) as caught:
+        api.list_page("/v1/events", {"limit": 100, "ending_before": "evt_gone"})
+    assert caught.value.message == (
+        "Stripe refused GET /v1/events (HTTP 400): No such event: 'evt_gone'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            400,
+            {
+                "error": {
+                    "message": "Received unknown parameter: colour",
+                    "type": "invalid_request_error",
+                    "code": "parameter_unknown",
+                    "param": "colour",
+                }
+            },
+        ),
+        (404, b"<html>Not Found</html>"),  # not Stripe's answer about an object: a wrong server
+    ],
+)
+def test_other_refusals_are_not_stripe_not_found(
+    api: StripeApi, stub: StubStripe, status: int, body: object
+) -> None:
+    stub.then(status, body)
+    with pytest.raises(StripeAccessError) as caught:
+        api.list_page("/v1/customers")
+    assert not isinstance(caught.value, StripeNotFound)

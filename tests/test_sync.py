@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,12 +17,23 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
+from structlog.testing import capture_logs
 
+from stripe_kpi.errors import StripeNotFound, SyncInterrupted
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
-from stripe_kpi.store.models import Customer, Event, Invoice, InvoiceLine, Subscription, SyncRun
-from stripe_kpi.sync.run import EVENT_RETENTION_SECONDS, sync
+from stripe_kpi.store.models import (
+    Customer,
+    Event,
+    Invoice,
+    InvoiceLine,
+    Subscription,
+    SyncRun,
+    SyncState,
+)
+from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS
+from stripe_kpi.sync.run import sync
 from tests.sync_support import (
     dump,
     fast_client,
@@ -254,7 +266,8 @@ def test_stop_between_pages_then_resume(sqlite_url: str, server: SimulatorServer
     """The worker's SIGTERM: pages in flight are written, the rest waits for the next sync."""
     import threading
 
-    from stripe_kpi.sync.run import SyncInterrupted, pending_windows
+    from stripe_kpi.errors import SyncInterrupted
+    from stripe_kpi.sync.state import pending_windows
 
     engine = open_database(sqlite_url)
     stop = threading.Event()
@@ -299,3 +312,52 @@ def test_a_cursor_stripe_no_longer_knows_means_a_full_resync(tmp_path) -> None:
         assert report.mode == "full"
         assert report.full_reason == "Stripe no longer has the events after our cursor"
         engine.dispose()
+
+
+class CursorAnswered404(DyingClient):
+    """Stripe answering the events cursor with a 404 rather than the simulator's 400."""
+
+    def list_page(self, path: str, params: Any = None) -> dict:
+        if (params or {}).get("ending_before"):
+            self._tick()
+            raise StripeNotFound("Stripe refused GET /v1/events (HTTP 404): No such event")
+        return super().list_page(path, params)
+
+
+def test_a_404_for_the_cursor_means_a_full_resync_too(
+    sqlite_url: str, server: SimulatorServer, clean
+) -> None:
+    engine = open_database(sqlite_url)
+    with fast_client(server) as client:
+        sync(engine, client, now=server.data.now, concurrency=2)
+        with capture_logs() as logs:
+            report = sync(engine, CursorAnswered404(client, 0), now=server.data.now, concurrency=2)
+    assert report.mode == "full"
+    assert report.full_reason == "Stripe no longer has the events after our cursor"
+    assert "events_cursor_expired" in [entry["event"] for entry in logs]
+    assert dump(engine) == clean
+    engine.dispose()
+
+
+def test_stamps_come_from_now_or_the_given_clock_never_the_wall_clock(
+    sqlite_url: str, server: SimulatorServer
+) -> None:
+    engine = open_database(sqlite_url)
+
+    def stamps() -> tuple[set[int], set[int | None]]:
+        with Session(engine) as session:
+            state = {row[0] for row in session.exec(select(SyncState.updated_at)).all()}
+            runs = {row[0] for row in session.exec(select(SyncRun.finished_at)).all()}
+        return state, runs
+
+    now = server.data.now
+    with fast_client(server) as client:
+        stopped = threading.Event()
+        stopped.set()  # leave the backfill's windows pending, so their stamps can be read
+        with pytest.raises(SyncInterrupted):
+            sync(engine, client, now=now, concurrency=2, stop=stopped)
+        assert stamps() == ({now}, {now})
+        sync(engine, client, now=now, concurrency=2, clock=lambda: now + 7)
+        sync(engine, client, now=now, concurrency=2, clock=lambda: now + 9)
+    assert stamps() == ({now + 7}, {now, now + 7, now + 9})
+    engine.dispose()

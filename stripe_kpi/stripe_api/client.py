@@ -15,7 +15,9 @@ three things of our own:
   what the database stores. ``StripeObject`` would turn some decimal strings into ``Decimal``.
 
 Errors the user can act on become one ``StripeAccessError`` line: a rejected key (401), a missing
-restricted-key permission named in Dashboard terms (403), an address that cannot be reached.
+restricted-key permission named in Dashboard terms (403), an address that cannot be reached. When
+Stripe says the id we sent names nothing, the line comes as ``StripeNotFound`` (still a
+``StripeAccessError``), so that callers catch the meaning rather than read HTTP codes.
 
 Threads: ``StripeClient`` keeps no per-request state, and the SDK's ``RequestsClient`` already keeps
 one ``requests.Session`` per thread. We still give each thread its own client over a session we
@@ -41,10 +43,10 @@ import stripe
 import structlog
 from stripe._api_version import _ApiVersion
 
-from stripe_kpi.errors import ConfigurationError, StripeAccessError
+from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
 from stripe_kpi.stripe_api.keys import key_kind, key_mode
 from stripe_kpi.stripe_api.limiter import RateLimiter, limits_for_key
-from stripe_kpi.stripe_api.messages import network_reason, permission_message, redact_keys
+from stripe_kpi.stripe_api.messages import final_message, network_reason
 
 if TYPE_CHECKING:
     from stripe_kpi.config import Settings
@@ -120,8 +122,11 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """``Retry-After`` in seconds: either delta-seconds or an HTTP date (RFC 9110)."""
+def _retry_after(
+    headers: Mapping[str, str] | None, wall_clock: Callable[[], float]
+) -> float | None:
+    """``Retry-After`` in seconds: either delta-seconds or an HTTP date (RFC 9110), which is
+    counted from ``wall_clock`` (unix seconds)."""
     value = _header(headers, "retry-after")
     if value is None:
         return None
@@ -132,7 +137,7 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        seconds = when.timestamp() - time.time()
+        seconds = when.timestamp() - wall_clock()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
@@ -155,6 +160,16 @@ def _should_retry(err: stripe.StripeError) -> bool:
     return status in (409, 429) or status >= 500
 
 
+def _not_found(err: stripe.StripeError) -> bool:
+    """Stripe's answer that the id we sent names nothing: a 404 for the id in the path, or its
+    ``resource_missing`` code for an id in a parameter, which comes as a 400 (an unknown
+    ``ending_before`` cursor, say). A body that is not Stripe's error JSON (a proxy's 404 page)
+    says nothing about the object."""
+    if err.error is None:
+        return False
+    return err.http_status == 404 or err.code == "resource_missing"
+
+
 class StripeApi:
     """Read-only access to one Stripe account, safe to share between threads.
 
@@ -173,6 +188,7 @@ class StripeApi:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.kind, self.mode = key_kind(api_key), key_mode(api_key)
         base = (api_base or DEFAULT_API_BASE).strip().rstrip("/")
@@ -188,6 +204,7 @@ class StripeApi:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
+        self._wall_clock = wall_clock
         self._local = threading.local()
         self._requests = 0
         self._round_trip = 0.25
@@ -308,7 +325,7 @@ class StripeApi:
             return self._decode(body, path)
 
     def _wait_before_retry(self, err: stripe.StripeError, failures: int) -> float:
-        retry_after = _retry_after(err.headers)
+        retry_after = _retry_after(err.headers, self._wall_clock)
         if retry_after is not None:
             return min(retry_after, self.retry.max_retry_after)
         return self._jitter() * self.retry.backoff_ceiling(failures)
@@ -346,44 +363,17 @@ class StripeApi:
     def _final_error(
         self, err: stripe.StripeError, path: str, attempts: int, started: float, *, exhausted: bool
     ) -> StripeAccessError:
-        """The one line a founder reads when a request finally fails."""
-        status = err.http_status
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        over = f"{tries} over {self._clock() - started:.0f}s"
-        stripe_says = redact_keys(str(err.user_message or "")).strip()
-        if isinstance(err, stripe.APIConnectionError):
-            return StripeAccessError(
-                f"Cannot reach the Stripe API at {self.api_base}: {network_reason(err)} "
-                f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
-            )
-        if status == 401:
-            return StripeAccessError(
-                "Stripe rejected the API key (401): check STRIPE_API_KEY; the key may be "
-                "mistyped, expired or revoked (Dashboard → Developers → API keys)"
-            )
-        if status == 403:
-            return StripeAccessError(permission_message(path, stripe_says))
-        if exhausted and status == 429:
-            return StripeAccessError(
-                f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
-                "lower STRIPE_KPI_RATE_LIMIT"
-            )
-        if exhausted:
-            return StripeAccessError(
-                f"Stripe kept failing GET {path} (HTTP {status}) after {over}; try again later "
-                "(https://status.stripe.com)"
-            )
-        if err.error is None:  # the body was not a Stripe error object: not JSON, or not Stripe's
-            return StripeAccessError(
-                f"The server at {self.api_base} answered GET {path} with HTTP {status} and a body "
-                "that is not Stripe's JSON; check STRIPE_API_BASE"
-            )
-        if status is not None and (status >= 500 or status == 409):
-            return StripeAccessError(
-                f"Stripe failed GET {path} (HTTP {status}) and said a retry would not help: "
-                f"{stripe_says}"
-            )
-        return StripeAccessError(f"Stripe refused GET {path} (HTTP {status}): {stripe_says}")
+        """The error a request finally fails with: its type says what happened, its message is
+        the line a founder reads."""
+        message = final_message(
+            err,
+            path,
+            api_base=self.api_base,
+            attempts=attempts,
+            seconds=self._clock() - started,
+            exhausted=exhausted,
+        )
+        return StripeNotFound(message) if _not_found(err) else StripeAccessError(message)
 
 
 def make_client(
@@ -398,12 +388,14 @@ def make_client(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     jitter: Callable[[], float] = random.random,
+    wall_clock: Callable[[], float] = time.time,
 ) -> StripeApi:
     """A ``StripeApi`` for this key, paced at Stripe's documented limits for its mode.
 
     ``rate_limit``/``rate_limit_per_endpoint`` override those limits (requests per second);
     ``limiter`` replaces the limiter altogether (to share one between clients). ``clock``,
-    ``sleep`` and ``jitter`` exist for tests: virtual time, recorded waits, fixed randomness.
+    ``sleep`` and ``jitter`` exist for tests: virtual time, recorded waits, fixed randomness;
+    ``wall_clock`` (unix seconds) is what a ``Retry-After`` date is counted from.
     """
     if limiter is None:
         limits = limits_for_key(api_key, overall=rate_limit, per_endpoint=rate_limit_per_endpoint)
@@ -417,6 +409,7 @@ def make_client(
         clock=clock,
         sleep=sleep,
         jitter=jitter,
+        wall_clock=wall_clock,
     )
 
 

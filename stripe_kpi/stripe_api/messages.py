@@ -74,3 +74,54 @@ def permission_message(path: str, stripe_says: str) -> str:
         f"create a restricted key with {access} access to {label} (Dashboard → Developers → "
         "API keys), or add that permission to this key"
     )
+
+
+def final_message(
+    err: stripe.StripeError,
+    path: str,
+    *,
+    api_base: str,
+    attempts: int,
+    seconds: float,
+    exhausted: bool,
+) -> str:
+    """The one line a founder reads when ``GET path`` finally fails after ``attempts`` tries over
+    ``seconds`` (``exhausted``: the retries ran out, rather than Stripe saying a retry is
+    pointless)."""
+    status = err.http_status
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    over = f"{tries} over {seconds:.0f}s"
+    stripe_says = redact_keys(str(err.user_message or "")).strip()
+    if isinstance(err, stripe.APIConnectionError):
+        return (
+            f"Cannot reach the Stripe API at {api_base}: {network_reason(err)} "
+            f"({over}); check the network connection and proxy, or STRIPE_API_BASE"
+        )
+    if status == 401:
+        return (
+            "Stripe rejected the API key (401): check STRIPE_API_KEY; the key may be "
+            "mistyped, expired or revoked (Dashboard → Developers → API keys)"
+        )
+    if status == 403:
+        return permission_message(path, stripe_says)
+    if exhausted and status == 429:
+        return (
+            f"Stripe kept rate-limiting GET {path} (429) after {over}; try again later, or "
+            "lower STRIPE_KPI_RATE_LIMIT"
+        )
+    if exhausted:
+        return (
+            f"Stripe kept failing GET {path} (HTTP {status}) after {over}; try again later "
+            "(https://status.stripe.com)"
+        )
+    if err.error is None:  # the body was not a Stripe error object: not JSON, or not Stripe's
+        return (
+            f"The server at {api_base} answered GET {path} with HTTP {status} and a body "
+            "that is not Stripe's JSON; check STRIPE_API_BASE"
+        )
+    if status is not None and (status >= 500 or status == 409):
+        return (
+            f"Stripe failed GET {path} (HTTP {status}) and said a retry would not help: "
+            f"{stripe_says}"
+        )
+    return f"Stripe refused GET {path} (HTTP {status}): {stripe_says}"

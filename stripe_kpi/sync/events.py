@@ -1,0 +1,204 @@
+"""The incremental pass: the Events API from our cursor, oldest first.
+
+The cursor is the newest event when a backfill started (taken *before* it, so changes made during
+the backfill are replayed after it), then the newest event applied. Objects an event touches are
+re-fetched at the pinned API version (events carry the account's default version and truncate
+lists), once per object per page of events; each page commits with the cursor it leads to.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import Engine
+
+from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupted
+from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.stripe_api import StripeApi
+from stripe_kpi.sync import mapping
+from stripe_kpi.sync.lists import LISTS, Progress, rows_for_objects
+from stripe_kpi.sync.state import EVENTS_KEY, write_state
+
+#: The events kept in the ``event`` table (the incremental sync reads every kind to know what to
+#: re-fetch, and keeps these).
+STORED_EVENTS = "customer.subscription."
+
+#: event type prefix → (list, how to find the object to re-fetch)
+_EVENT_TARGETS: tuple[tuple[str, str], ...] = (
+    ("customer.subscription.", "subscriptions"),
+    ("customer.discount.", "discount"),
+    ("customer.source.", ""),
+    ("customer.tax_id.", ""),
+    ("customer.cash_balance", ""),
+    ("customer.", "customers"),
+    ("invoiceitem.", "invoiceitem"),
+    ("invoice.", "invoices"),
+    ("product.", "products"),
+    ("price.", "prices"),
+    ("plan.", "prices"),
+    ("coupon.", "coupons"),
+    ("tax_rate.", "tax_rates"),
+)
+
+
+def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """(list, id) pairs whose current state an event may have changed."""
+    obj = (event.get("data") or {}).get("object") or {}
+    kind = next((k for prefix, k in _EVENT_TARGETS if event["type"].startswith(prefix)), "")
+    if kind == "discount":
+        targets = [("customers", mapping._id(obj.get("customer")))]
+        if obj.get("subscription"):
+            targets.append(("subscriptions", obj["subscription"]))
+        return [(k, i) for k, i in targets if i]
+    if kind == "invoiceitem":
+        invoice = mapping._id(obj.get("invoice"))
+        return [("invoices", invoice)] if invoice else []
+    if kind and obj.get("id"):
+        return [(kind, obj["id"])]
+    return []
+
+
+def _retrieve(client: StripeApi, kind: str, object_id: str) -> dict[str, Any] | None:
+    path, extra = LISTS[kind]
+    params = {"expand": ["discounts"]} if "expand" in extra else None
+    try:
+        return client.retrieve(f"{path}/{object_id}", params)
+    except StripeNotFound:  # deleted since the event
+        return None
+
+
+def apply_events(
+    engine: Engine,
+    client: StripeApi,
+    cursor: dict[str, Any],
+    *,
+    concurrency: int,
+    clock: Callable[[], int],
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    touched: set[str] | None = None,
+) -> int:
+    """Apply every event newer than ``cursor``, oldest first; returns how many. ``clock`` stamps
+    the cursor's checkpoint; ``touched`` collects the customers whose rows changed.
+
+    ``ending_before`` pages towards the present: each page holds the events just newer than the
+    cursor (newest first), so it is applied reversed and the cursor moves to its newest event.
+    Each page commits with the cursor it leads to. Nothing changed costs one request.
+
+    Raises ``EventCursorExpired`` when Stripe does not know the cursor's event (it keeps events
+    30 days; or the key now reads another account). For an unknown ``ending_before`` id Stripe
+    answers 400 ``resource_missing`` (as the simulator does), not 404; the client raises
+    ``StripeNotFound`` for either, and only this request knows that the missing object is our
+    cursor.
+    """
+    applied = 0
+    if not cursor.get("id"):
+        # No event existed when the backfill began: find the oldest events by time instead.
+        events = _events_since(client, int(cursor.get("created", 0)))
+        for start in range(0, len(events), 100):
+            chunk = events[start : start + 100]
+            _apply_event_page(engine, client, chunk, concurrency, clock, touched)
+            applied += len(chunk)
+            if progress:
+                progress("events", len(chunk))
+        if not events:
+            return 0
+        cursor = {"id": events[-1]["id"], "created": events[-1]["created"]}
+    while True:
+        if stop is not None and stop.is_set():
+            raise SyncInterrupted()
+        try:
+            page = client.list_page("/v1/events", {"limit": 100, "ending_before": cursor["id"]})
+        except StripeNotFound as exc:
+            raise EventCursorExpired(
+                f"Stripe no longer has event {cursor['id']}, where the last sync stopped; "
+                "a full sync (stripe-kpi sync --full) starts over"
+            ) from exc
+        events = list(reversed(page["data"]))
+        if not events:
+            return applied
+        cursor = _apply_event_page(engine, client, events, concurrency, clock, touched)
+        applied += len(events)
+        if progress:
+            progress("events", len(events))
+        if not page["has_more"]:
+            return applied
+
+
+def _events_since(client: StripeApi, created: int) -> list[dict[str, Any]]:
+    """Every event created after ``created``, oldest first (Stripe lists newest first)."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100, "created": {"gt": created}}
+    while True:
+        page = client.list_page("/v1/events", params)
+        found += page["data"]
+        if not page["has_more"] or not page["data"]:
+            return list(reversed(found))
+        params = {**params, "starting_after": page["data"][-1]["id"]}
+
+
+def _apply_event_page(
+    engine: Engine,
+    client: StripeApi,
+    events: list[dict[str, Any]],
+    concurrency: int,
+    clock: Callable[[], int],
+    touched: set[str] | None = None,
+) -> dict[str, Any]:
+    """Re-fetch what these events touched, then commit rows, events and the new cursor."""
+    rows = _rows_for_events(client, events, concurrency)
+    if touched is not None:
+        touched |= customers_in(rows)
+    newest = events[-1]
+    cursor = {"id": newest["id"], "created": newest["created"]}
+    with session_scope(engine) as session:
+        upsert_rows(session, rows)
+        write_state(session, EVENTS_KEY, cursor, at=clock())
+    return cursor
+
+
+def customers_in(rows: mapping.Rows) -> set[str]:
+    """The customers a batch of rows belongs to."""
+    found = {row["id"] for row in rows.get("customer", [])}
+    for table in ("subscription", "invoice", "discount"):
+        found |= {row["customer_id"] for row in rows.get(table, []) if row.get("customer_id")}
+    return found
+
+
+def _rows_for_events(
+    client: StripeApi, events: list[dict[str, Any]], concurrency: int
+) -> mapping.Rows:
+    rows: mapping.Rows = {
+        "event": [mapping.event_row(e) for e in events if e["type"].startswith(STORED_EVENTS)]
+    }
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for event in events:
+        for target in refetch_targets(event):
+            latest[target] = event
+    deleted: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max(1, min(concurrency, len(latest) or 1))) as pool:
+        fetched = dict(zip(latest, pool.map(lambda t: _retrieve(client, *t), latest), strict=True))
+    objects = []
+    for target, obj in fetched.items():
+        if obj is not None and not obj.get("deleted"):
+            objects.append(obj)
+            continue
+        payload = (latest[target].get("data") or {}).get("object") or {}
+        if payload.get("id") == target[1] and payload.get("object") in (
+            "customer",
+            "product",
+            "price",
+            "coupon",
+            "tax_rate",
+            "plan",
+        ):
+            deleted.append({**payload, "deleted": True})
+    mapping.merge_rows(rows, rows_for_objects(client, objects))
+    for obj in deleted:
+        if obj.get("object") == "plan":
+            obj = {**obj, "object": "price"}
+        mapping.merge_rows(rows, mapping.rows_for(obj))
+    return rows
