@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from stripe_kpi.config import Settings, load_settings
-from stripe_kpi.errors import StripeKpiError
+from stripe_kpi.errors import StripeKpiError, StripePermissionDenied
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -87,11 +87,11 @@ def check_stripe(settings: Settings) -> list[Check]:
     try:
         try:
             client.account()
+        except StripePermissionDenied:
+            pass  # a restricted key may lack "Account: read"; the sync does not need it
         except StripeKpiError as exc:
-            # A restricted key may lack "Account: read"; the sync does not need it. Anything
-            # else (a rejected key, an unreachable server) makes the other checks pointless.
-            if getattr(exc.__cause__, "http_status", None) != 403:
-                return [*checks, Check("stripe access", "fail", exc.message)]
+            # A rejected key or an unreachable server makes the other checks pointless.
+            return [*checks, Check("stripe access", "fail", exc.message)]
         missing = []
         for path in READ_PATHS:
             try:

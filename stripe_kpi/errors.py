@@ -30,6 +30,11 @@ class StripeNotFound(StripeAccessError):
     for a cursor such as ``ending_before=evt_gone``)."""
 
 
+class StripePermissionDenied(StripeAccessError):
+    """Stripe answered 403: a restricted key lacks the permission this request needs (the message
+    names it as the Dashboard does)."""
+
+
 class EventCursorExpired(StripeKpiError):
     """Stripe no longer knows the event our cursor names (it keeps events 30 days, or the key
     now reads another account): only a full resync brings the database back in step."""

@@ -112,9 +112,11 @@ def sync_and_derive(
     derive: bool = True,
     progress: Advance | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SyncOutcome:
     """One sync (``--full``: a backfill even when events would do), then the derived tables when
-    anything changed. Errors propagate as ``StripeKpiError`` (one line each)."""
+    anything changed. ``clock`` stamps what the sync writes as it goes (checkpoints, the run's
+    end); without it everything is stamped ``now``. Errors propagate as ``StripeKpiError``."""
     engine = open_database(settings.database_url)
     try:
         with client_from_settings(settings) as client:
@@ -126,6 +128,7 @@ def sync_and_derive(
                 now=int(now.timestamp()),
                 progress=progress,
                 stop=stop,
+                clock=None if clock is None else lambda: int(clock().timestamp()),
             )
         derived = None
         if derive and (report.mode == "full" or report.events):

@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import undefined
 
 from stripe_kpi.config import Settings
-from stripe_kpi.errors import StripeKpiError
+from stripe_kpi.errors import StripeKpiError, SyncInterrupted
 from stripe_kpi.log import get_logger
 from stripe_kpi.progress import logged_progress
 
@@ -68,7 +68,13 @@ class WorkerJobs:
 # ---------------------------------------------------------------------------------------------
 
 
-def run_sync(settings: Settings, now: datetime, *, stop: threading.Event | None = None) -> Any:
+def run_sync(
+    settings: Settings,
+    now: datetime,
+    *,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Any:
     """One incremental sync (a full one when the sync decides so) and the derived tables after
     it, logged as JSON events (progress every few seconds, then ``sync_done``).
 
@@ -77,10 +83,11 @@ def run_sync(settings: Settings, now: datetime, *, stop: threading.Event | None 
     if stop is not None and stop.is_set():
         return None
     from stripe_kpi.services import sync_and_derive
-    from stripe_kpi.sync.run import SyncInterrupted
 
     try:
-        outcome = sync_and_derive(settings, now, progress=logged_progress("sync"), stop=stop)
+        outcome = sync_and_derive(
+            settings, now, progress=logged_progress("sync"), stop=stop, clock=clock
+        )
     except SyncInterrupted:
         log.info("sync_stopped", detail="between pages; the next sync resumes")
         return None
@@ -137,7 +144,7 @@ def default_jobs(
 ) -> WorkerJobs:
     """The production jobs: the clock is read here, when a job starts, and passed to its body."""
     return WorkerJobs(
-        sync=lambda: run_sync(settings, clock(), stop=stop),
+        sync=lambda: run_sync(settings, clock(), stop=stop, clock=clock),
         report=lambda: run_report(settings, clock(), stop=stop),
     )
 

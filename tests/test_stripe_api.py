@@ -20,7 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from structlog.testing import capture_logs
 
-from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
+from stripe_kpi.errors import (
+    ConfigurationError,
+    StripeAccessError,
+    StripeNotFound,
+    StripePermissionDenied,
+)
 from stripe_kpi.stripe_api import (
     API_VERSION,
     RetryPolicy,
@@ -571,6 +576,8 @@ def test_403_names_the_missing_permission(api: StripeApi, stub: StubStripe, cloc
         "Developers → API keys), or add that permission to this key"
     )
     assert getattr(caught.value.__cause__, "http_status", None) == 403
+    assert isinstance(caught.value, StripePermissionDenied)  # doctor catches the meaning
+    assert caught.value.exit_code == StripeAccessError.exit_code
 
 
 def test_403_without_a_named_permission_passes_stripes_words_on(

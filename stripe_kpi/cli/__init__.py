@@ -129,7 +129,7 @@ def sync(
 
     s = settings()
     with counting_progress(out, "sync") as progress:
-        outcome = sync_and_derive(s, _now(), full=full, progress=progress)
+        outcome = sync_and_derive(s, _now(), full=full, progress=progress, clock=_now)
     for line in outcome.describe():
         out.print(line, highlight=False)
 

@@ -43,7 +43,12 @@ import stripe
 import structlog
 from stripe._api_version import _ApiVersion
 
-from stripe_kpi.errors import ConfigurationError, StripeAccessError, StripeNotFound
+from stripe_kpi.errors import (
+    ConfigurationError,
+    StripeAccessError,
+    StripeNotFound,
+    StripePermissionDenied,
+)
 from stripe_kpi.stripe_api.keys import key_kind, key_mode
 from stripe_kpi.stripe_api.limiter import RateLimiter, limits_for_key
 from stripe_kpi.stripe_api.messages import final_message, network_reason
@@ -373,7 +378,11 @@ class StripeApi:
             seconds=self._clock() - started,
             exhausted=exhausted,
         )
-        return StripeNotFound(message) if _not_found(err) else StripeAccessError(message)
+        if _not_found(err):
+            return StripeNotFound(message)
+        if err.http_status == 403:
+            return StripePermissionDenied(message)
+        return StripeAccessError(message)
 
 
 def make_client(

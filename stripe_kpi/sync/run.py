@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from stripe_kpi.errors import (
     EventCursorExpired,
-    SyncInterrupted,  # noqa: F401  (worker imports it here until it moves)
 )
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.models import SyncState
@@ -97,11 +96,6 @@ def sync(
     ``updated_at``, the run's ``finished_at``); default: ``now``, the sync's present. Both come
     from the caller, so nothing here reads the clock and tests use the simulator's time.
     """
-    if now is None:
-        # Transitional: sync_command.py still passes None until the services pass ``now``;
-        # read the wall clock as before for that one caller. Remove with it.
-        now = int(time.time())
-        clock = clock or (lambda: int(time.time()))
     stamp = clock or (lambda: now)
     started = time.monotonic()
     with sync_lock(engine):
