@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from stripe_kpi.store.engine import open_database
 from tests.pg_cluster import PgCluster, find_pg_bin, start_cluster
+from tests.smtp_support import inbox  # noqa: F401  (the fixture, for every test module)
 
 _db_counter = itertools.count()
 

@@ -27,6 +27,7 @@ from fractions import Fraction
 import pytest
 
 from stripe_kpi.metrics import (
+    AccountHistory,
     cohorts,
     compute,
     daily_metrics_rows,
@@ -38,7 +39,6 @@ from stripe_kpi.metrics import (
     series,
 )
 from stripe_kpi.metrics.computation import Computed
-from stripe_kpi.metrics.inputs import AccountHistory
 from stripe_kpi.metrics.kpis import churned_customers
 from stripe_kpi.metrics.vocabulary import Movements
 from tests.metrics_factories import Account, at, no_rates, prorate, ts

@@ -4,13 +4,9 @@ and the one-line errors."""
 from __future__ import annotations
 
 import shutil
-import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -37,49 +33,13 @@ from stripe_kpi.report.render import chart_content_id
 from stripe_kpi.services import send_daily_report
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import ReportDelivery
+from tests.pg_cluster import free_port
+from tests.smtp_support import Inbox
 from tests.test_report_render import EXPECTED_TEXT, small_summary
 
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 SENDER = "reports@example.test"
 RECIPIENTS = ("founder@example.test", "cofounder@example.test")
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives; ``replies`` scripts the DATA answers."""
-
-    def __init__(self, replies: list[str] | None = None) -> None:
-        self.envelopes: list[Any] = []
-        self.replies = list(replies or [])
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.replies:
-            return self.replies.pop(0)
-        self.envelopes.append(envelope)
-        return "250 Message accepted"
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            message_from_bytes(e.original_content, policy=policy.default)  # type: ignore[misc]
-            for e in self.envelopes
-        ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def settings_for(port: int, db_url: str = "sqlite://", **extra: Any) -> Settings:

@@ -11,7 +11,6 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -24,7 +23,7 @@ from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import ReportDelivery, SyncRun
 from stripe_kpi.worker import WorkerJobs, build_scheduler, run_report, run_sync
-from tests.test_report_deliver import Inbox, free_port
+from tests.smtp_support import Inbox
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +33,6 @@ def stripe_server() -> Iterator[SimulatorServer]:
     account = generate_account(seed=5, customers=25, start=end - timedelta(days=200), end=end)
     with SimulatorServer(account.snapshot()) as server:
         yield server
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def test_worker_syncs_then_sends_the_report_of_the_synced_account(

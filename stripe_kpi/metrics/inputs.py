@@ -38,24 +38,7 @@ from stripe_kpi.metrics.records import (
     Tier,
 )
 
-__all__ = [
-    "COLUMNS",
-    "AccountHistory",
-    "Coupon",
-    "Customer",
-    "Discount",
-    "Invoice",
-    "InvoiceLine",
-    "Price",
-    "SnapshotItem",
-    "Subscription",
-    "SubscriptionItem",
-    "SubscriptionSnapshot",
-    "TaxRate",
-    "Tier",
-    "inputs_from_rows",
-    "snapshot_from_event",
-]
+__all__ = ["COLUMNS", "inputs_from_rows", "snapshot_from_event"]
 
 Row = Mapping[str, Any]
 _intern = sys.intern

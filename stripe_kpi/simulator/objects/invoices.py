@@ -67,13 +67,7 @@ def invoice_line_item(
             "subscription_item_details": None,
             "type": "invoice_item_details",
         }
-    pricing = None
-    if price is not None:
-        pricing = {
-            "price_details": {"price": price["id"], "product": price["product"]},
-            "type": "price_details",
-            "unit_amount_decimal": price["unit_amount_decimal"],
-        }
+    pricing = _pricing(price)
     return {
         "amount": amount,
         "currency": currency,
@@ -119,13 +113,7 @@ def invoice_item(
     invoice: str | None = None,
 ) -> StripeDict:
     """A pending invoice item: a one-off charge or a proration, waiting for the next invoice."""
-    pricing = None
-    if price is not None:
-        pricing = {
-            "price_details": {"price": price["id"], "product": price["product"]},
-            "type": "price_details",
-            "unit_amount_decimal": price["unit_amount_decimal"],
-        }
+    pricing = _pricing(price)
     parent = None
     if subscription is not None:
         parent = {
@@ -293,4 +281,15 @@ def invoice(
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
         "webhooks_delivered_at": None,
+    }
+
+
+def _pricing(price: StripeDict | None) -> StripeDict | None:
+    """A line's or an invoice item's ``pricing``: which price it bills (None: a custom amount)."""
+    if price is None:
+        return None
+    return {
+        "price_details": {"price": price["id"], "product": price["product"]},
+        "type": "price_details",
+        "unit_amount_decimal": price["unit_amount_decimal"],
     }
