@@ -1,6 +1,7 @@
-"""The daily summary: rows → :mod:`summary` → :mod:`render` (text, HTML) and :mod:`chart` →
-:mod:`deliver` (SMTP, the ``report_delivery`` record). :mod:`job` holds the bodies that the CLI
-and the worker call; :mod:`load` reads the rows from the database.
+"""The daily summary: the metrics' result → rows (:mod:`from_metrics`, the one source) →
+:mod:`summary` → :mod:`render` (text, HTML) and :mod:`chart` → :mod:`deliver` (SMTP, the
+``report_delivery`` record). :mod:`daily` puts one day's report together as values;
+:mod:`movements` holds the rows of `stripe-kpi movements`.
 
 Nothing is imported here: matplotlib is slow to import, and a CLI command that does not report
 should not pay for it.

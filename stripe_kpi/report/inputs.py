@@ -3,9 +3,8 @@
 The summary is arithmetic over a handful of row kinds that the metrics layer produces anyway (the
 ``daily_metrics`` and ``mrr_movement`` tables, plus the customers' names and the subscriptions'
 cancellation details). Keeping them as small frozen dataclasses here, behind the
-:class:`ComputedMetrics` protocol, lets the report be tested with hand-written rows, and lets the
-metrics layer hand over its in-memory result or the report load the stored tables
-(:mod:`stripe_kpi.report.load`) without the summary caring which.
+:class:`ComputedMetrics` protocol, lets the report be tested with hand-written rows; in the program
+they come from the metrics layer's result (:mod:`stripe_kpi.report.from_metrics`).
 
 Money is ``int`` minor units of the reporting currency; days are local calendar days in
 ``STRIPE_KPI_TIMEZONE``; a day's MRR is the MRR at the end of that day.
