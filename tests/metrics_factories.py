@@ -124,8 +124,12 @@ class Account:
         duration: str = "forever",
         months: int | None = None,
         currency: str | None = None,
+        applies_to: list[str] | None = None,
     ) -> str:
         row_id = self._id("coupon")
+        raw: dict[str, Any] = {"id": row_id, "object": "coupon"}
+        if applies_to is not None:
+            raw["applies_to"] = {"products": applies_to}
         self.rows["coupon"].append(
             {
                 "id": row_id,
@@ -136,7 +140,7 @@ class Account:
                 "duration": duration,
                 "duration_in_months": months,
                 "deleted": False,
-                "raw": json.dumps({"id": row_id, "object": "coupon"}),
+                "raw": json.dumps(raw),
             }
         )
         return row_id

@@ -420,3 +420,76 @@ def test_example_20_setup_fee_excluded() -> None:
     computed = run(account, at(2026, 2, 15))
     assert mrr(computed, date(2026, 2, 15)) == 3000  # MRR 30.00
     assert moves(computed) == [(date(2026, 1, 1), "new", 3000)]
+
+
+def _seats(account: Account, price: str, seats: int, amount: int, start: int, until: int) -> None:
+    """A monthly subscription of ``seats`` on ``price``, one paid invoice of ``amount`` a month."""
+    customer = account.customer(start)
+    sub = account.subscription(customer, start)
+    item = account.item(
+        sub, price, seats, created=start, period=(start, period_after(start, "month"))
+    )
+    period, reason = start, "subscription_create"
+    while period < until:
+        end = period_after(period, "month")
+        invoice = account.invoice(sub, period, billing_reason=reason)
+        account.line(
+            invoice, amount=amount, period=(period, end), item=item, price=price, quantity=seats
+        )
+        period, reason = end, "subscription_cycle"
+
+
+def test_example_21_graduated_tiers() -> None:
+    account = Account()
+    tiers = [
+        {"up_to": 4, "unit_amount": 1200, "flat_amount": None},
+        {"up_to": None, "unit_amount": 900, "flat_amount": None},
+    ]
+    price = account.price(None, billing_scheme="tiered", tiers_mode="graduated", tiers=tiers)
+    _seats(account, price, 7, 7500, ts(2026, 1, 1), ts(2026, 3, 5))
+    computed = run(account, at(2026, 3, 5))
+    assert mrr(computed, date(2026, 3, 5)) == 7500  # 4 × 12 + 3 × 9 = 75.00
+    assert moves(computed) == [(date(2026, 1, 1), "new", 7500)]
+
+
+def test_example_22_volume_tiers() -> None:
+    account = Account()
+    tiers = [
+        {"up_to": 10, "unit_amount": 800, "flat_amount": None},
+        {"up_to": None, "unit_amount": 600, "flat_amount": None},
+    ]
+    price = account.price(None, billing_scheme="tiered", tiers_mode="volume", tiers=tiers)
+    _seats(account, price, 15, 9000, ts(2026, 1, 1), ts(2026, 3, 5))
+    computed = run(account, at(2026, 3, 5))
+    assert mrr(computed, date(2026, 3, 5)) == 9000  # all 15 seats at the 11+ rate: 15 × 6 = 90.00
+
+
+def test_example_23_coupon_for_one_product_only() -> None:
+    account = Account()
+    start, until = ts(2026, 1, 1), ts(2026, 3, 5)
+    core = account.price(4000, product="prod_core")
+    addon = account.price(2000, product="prod_addon")
+    coupon = account.coupon(percent_off="25", duration="forever", applies_to=["prod_addon"])
+    customer = account.customer(start)
+    sub = account.subscription(customer, start)
+    discount = account.discount(coupon, start, subscription=sub)
+    first_end = period_after(start, "month")
+    core_item = account.item(sub, core, created=start, period=(start, first_end))
+    addon_item = account.item(sub, addon, created=start, period=(start, first_end))
+    period, reason = start, "subscription_create"
+    while period < until:
+        end = period_after(period, "month")
+        invoice = account.invoice(sub, period, billing_reason=reason)
+        account.line(invoice, amount=4000, period=(period, end), item=core_item, price=core)
+        account.line(
+            invoice,
+            amount=2000,
+            period=(period, end),
+            item=addon_item,
+            price=addon,
+            discounts=[(discount, 500)],
+        )
+        period, reason = end, "subscription_cycle"
+    computed = run(account, at(2026, 3, 5))
+    assert mrr(computed, date(2026, 3, 5)) == 5500  # 40 + 20 × 0.75 = 55.00, not 60 × 0.75
+    assert moves(computed) == [(date(2026, 1, 1), "new", 5500)]
