@@ -493,3 +493,26 @@ def test_example_23_coupon_for_one_product_only() -> None:
     computed = run(account, at(2026, 3, 5))
     assert mrr(computed, date(2026, 3, 5)) == 5500  # 40 + 20 × 0.75 = 55.00, not 60 × 0.75
     assert moves(computed) == [(date(2026, 1, 1), "new", 5500)]
+
+
+def test_example_24_paused_collection_keeps_counting() -> None:
+    """Collection paused from 1 Feb: Stripe voids the February and March renewals, the status
+    stays active, the subscription carries ``pause_collection``."""
+    account = Account()
+    start = ts(2026, 1, 1)
+    customer = account.customer(start)
+    price = account.price(3500)
+    sub = account.subscription(customer, start)
+    item = account.item(sub, price, created=start, period=(ts(2026, 3, 1), ts(2026, 4, 1)))
+    account.renewals(sub, item, price, unit_amount=3500, first=start, until=ts(2026, 1, 2))
+    for period in ((ts(2026, 2, 1), ts(2026, 3, 1)), (ts(2026, 3, 1), ts(2026, 4, 1))):
+        invoice = account.invoice(sub, period[0], status="void", voided_at=period[0] + 3600)
+        account.line(invoice, amount=3500, period=period, item=item, price=price)
+    account.update_subscription(sub, pause_collection_behavior="void")
+    computed = run(account, at(2026, 3, 15))
+    assert mrr(computed, date(2026, 3, 15)) == 3500  # still 35.00
+    assert moves(computed) == [(date(2026, 1, 1), "new", 3500)]  # no movement since
+    risk = computed.ledger.level
+    assert risk("mrr_at_risk", date(2026, 1, 31).toordinal()) == 0  # paid, not paused yet
+    assert risk("mrr_at_risk", date(2026, 2, 1).toordinal()) == 3500  # first voided renewal
+    assert risk("mrr_at_risk", date(2026, 3, 15).toordinal()) == 3500

@@ -66,6 +66,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "billing_cycle_anchor", "trial_start", "trial_end", "cancel_at", "cancel_at_period_end",
         "canceled_at", "ended_at", "cancellation_reason", "cancellation_feedback",
         "cancellation_comment", "latest_invoice_id", "discount_ids", "default_tax_rate_ids",
+        "pause_collection_behavior", "pause_collection_resumes_at",
     ),
     "subscription_item": (
         "id", "subscription_id", "price_id", "created", "current_period_start",
@@ -307,6 +308,8 @@ def _subscription(row: Row) -> Subscription:
         latest_invoice_id=row.get("latest_invoice_id"),
         discount_ids=_ids(row.get("discount_ids")),
         default_tax_rate_ids=_ids(row.get("default_tax_rate_ids")),
+        pause_collection_behavior=row.get("pause_collection_behavior"),
+        pause_collection_resumes_at=row.get("pause_collection_resumes_at"),
     )
 
 
@@ -432,4 +435,5 @@ def snapshot_from_event(row: Row) -> SubscriptionSnapshot | None:
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
         cancel_at=obj.get("cancel_at"),
         canceled_at=obj.get("canceled_at"),
+        collection_paused=bool(obj["pause_collection"]) if "pause_collection" in obj else None,
     )

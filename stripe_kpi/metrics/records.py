@@ -134,6 +134,10 @@ class Subscription:
     latest_invoice_id: str | None = None
     discount_ids: tuple[str, ...] = ()
     default_tax_rate_ids: tuple[str, ...] = ()
+    #: ``pause_collection`` now: its behavior (``void``, ``keep_as_draft``,
+    #: ``mark_uncollectible``) and when collection resumes; None: not paused.
+    pause_collection_behavior: str | None = None
+    pause_collection_resumes_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,8 @@ class SubscriptionSnapshot:
     cancel_at_period_end: bool = False
     cancel_at: int | None = None
     canceled_at: int | None = None
+    #: Whether collection was paused at that instant (None: the payload did not say).
+    collection_paused: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

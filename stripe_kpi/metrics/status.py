@@ -123,8 +123,9 @@ def lifecycle(
 
     Counting: from ``start_date``, outside the trial ``[trial_start, trial_end)``, while the status
     counts, before ``ended_at``. At risk (METRICS.md §4, "MRR at risk"): counting and either
-    past due, or set to cancel: the cancellation was requested (``canceled_at``) and takes
-    effect later (``ended_at`` after it, or ``cancel_at_period_end``/``cancel_at`` still pending).
+    past due, set to cancel (the cancellation was requested (``canceled_at``) and takes effect
+    later: ``ended_at`` after it, or ``cancel_at_period_end``/``cancel_at`` still pending), or
+    with its collection paused (:func:`paused_collection`).
     Past due is the status when known, and otherwise read off the invoices (see
     :func:`overdue_windows`): a subscription that was past due before it ended shows no status.
     """
@@ -132,7 +133,11 @@ def lifecycle(
     ended = sub.ended_at
     scheduled = _scheduled_cancel(sub)
     overdue = overdue_windows(invoices)
-    if not (snapshots or trial or scheduled or overdue) and sub.status in ("active", "canceled"):
+    paused = paused_collection(sub, snapshots, invoices)
+    if not (snapshots or trial or scheduled or overdue or paused) and sub.status in (
+        "active",
+        "canceled",
+    ):
         # The common life, in short: it counted from its start to its end, never at risk.
         start = sub.start_date
         counts = [(start - 1, False), (start, True)]
@@ -153,6 +158,8 @@ def lifecycle(
         bounds.add(ended)
     if scheduled:
         bounds.update(t for t in scheduled if t is not None)
+    if paused:
+        bounds.update(t for t in paused if t is not None)
     counts: list[tuple[int, bool]] = [(min(bounds) - 1, False)]
     risk: list[tuple[int, bool]] = [(min(bounds) - 1, False)]
     index, status = 0, steps[0][1]
@@ -172,7 +179,8 @@ def lifecycle(
             bool(scheduled) and scheduled[0] <= t and (scheduled[1] is None or t < scheduled[1])
         )
         late = any(start <= t and (end is None or t < end) for start, end in overdue)
-        at_risk = live and (status == "past_due" or pending or late)
+        halted = bool(paused) and paused[0] <= t and (paused[1] is None or t < paused[1])
+        at_risk = live and (status == "past_due" or pending or late or halted)
         if at_risk != risk[-1][1]:
             risk.append((t, at_risk))
     trial_ended_at = None
@@ -207,6 +215,51 @@ def overdue_windows(invoices: Iterable[Invoice]) -> list[tuple[int, int | None]]
             continue  # paid, time unknown: nothing to show
         windows.append((start, settled))
     return windows
+
+
+#: What Stripe does with the invoices of a subscription whose collection is paused.
+_PAUSED_INVOICE = {"void": "void", "mark_uncollectible": "uncollectible", "keep_as_draft": "draft"}
+
+
+def paused_collection(
+    sub: Subscription, snapshots: Sequence[SubscriptionSnapshot], invoices: Sequence[Invoice]
+) -> tuple[int, int | None] | None:
+    """``(since, until)`` of the collection pause in force now, or None.
+
+    A paused subscription keeps its status and keeps counting (METRICS.md §1: Stripe's analytics
+    and ChartMogul keep it too); only its MRR is at risk. Stripe records the pause on the
+    subscription as it is now, not when it began, so the start is read as: when a kept event
+    first showed it (of the latest run of paused snapshots); else the first renewal of the
+    latest run of invoices Stripe handled as the pause says (voided, marked uncollectible or left
+    as a draft); else the subscription's start (paused at an unknown time, as a cancellation
+    requested at an unknown time is dated). It lasts until ``resumes_at`` (None: until resumed).
+    """
+    behavior = sub.pause_collection_behavior
+    if behavior is None or sub.ended_at is not None:
+        return None
+    until = sub.pause_collection_resumes_at
+    since = None
+    for snapshot in sorted(snapshots, key=lambda s: (s.created, s.event_id)):
+        if snapshot.collection_paused is False:
+            since = None
+        elif snapshot.collection_paused and since is None:
+            since = snapshot.created
+    if since is None:
+        handled = _PAUSED_INVOICE.get(behavior)
+        renewals = sorted(
+            (i for i in invoices if i.billing_reason == "subscription_cycle"),
+            key=lambda i: (i.created, i.id),
+        )
+        for invoice in renewals:  # the first of the trailing run of handled renewals
+            if invoice.status != handled:
+                since = None
+            elif since is None:
+                since = invoice.created
+    if since is None:
+        since = sub.start_date
+    if until is not None and until <= since:
+        return None
+    return since, until
 
 
 def _trial_window(sub: Subscription) -> tuple[int, int] | None:

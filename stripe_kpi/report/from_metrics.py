@@ -122,15 +122,16 @@ def _at_risk_rows(
     for customer_id, value in sorted(values.items()):
         subs = by_customer.get(customer_id, [])
         past_due = [s for s in subs if s.reason == "past_due"]
+        ending = [s for s in subs if s.reason == "cancel_scheduled"]
         cancels = sorted(s.cancels_on for s in subs if s.cancels_on is not None)
-        first = (past_due or subs or [None])[0]
+        first = (past_due or ending or subs or [None])[0]
         name, email = names.get(customer_id, (None, None))
         rows.append(
             AtRiskRow(
                 subscription_id=first.subscription_id if first else "",
                 customer_id=customer_id,
                 # No risky subscription now: the state changed since; say "at risk", not why.
-                reason="past_due" if past_due else "cancel_scheduled" if subs else None,
+                reason=first.reason if first else None,
                 mrr=value,
                 customer_name=name,
                 customer_email=email,

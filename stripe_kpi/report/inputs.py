@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
 
-RiskReason = Literal["past_due", "cancel_scheduled"]
+RiskReason = Literal["past_due", "cancel_scheduled", "collection_paused"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,8 @@ def _customer(line: CustomerLine, ccy: str) -> dict[str, Any]:
 def _risk(line: AtRiskLine, ccy: str) -> dict[str, Any]:
     if line.reason == "past_due":
         why = "past due"
+    elif line.reason == "collection_paused":
+        why = "collection paused"
     elif line.reason is None:
         why = "at risk"
     elif line.cancels_on is not None:

@@ -24,7 +24,7 @@ _COUNTING = ("active", "past_due")
 #: SQLite limits the parameters of one statement; ids are looked up in chunks of this many.
 _CHUNK = 500
 
-RiskReason = Literal["past_due", "cancel_scheduled"]
+RiskReason = Literal["past_due", "cancel_scheduled", "collection_paused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +44,8 @@ NO_DETAIL = CancellationDetail()
 
 @dataclass(frozen=True, slots=True)
 class RiskySubscription:
-    """A subscription that counts now and may stop: past due, or set to cancel on
-    ``cancels_on`` (a local day)."""
+    """A subscription that counts now and may stop: past due, set to cancel on ``cancels_on`` (a
+    local day), or with its collection paused (its renewals are not collected)."""
 
     subscription_id: str
     customer_id: str
@@ -104,8 +104,8 @@ def churn_detail(
 def risky_subscriptions(
     session: Session, zone: ZoneInfo, customer_ids: Collection[str]
 ) -> list[RiskySubscription]:
-    """These customers' subscriptions that count now and may stop (past due, or set to cancel),
-    ordered by subscription id."""
+    """These customers' subscriptions that count now and may stop (past due, set to cancel, or
+    with collection paused), ordered by subscription id."""
     rows = []
     for chunk in _chunks(customer_ids):
         query = (
@@ -117,6 +117,7 @@ def risky_subscriptions(
                     col(Subscription.status) == "past_due",
                     col(Subscription.cancel_at_period_end).is_(True),
                     col(Subscription.cancel_at).is_not(None),
+                    col(Subscription.pause_collection_behavior).is_not(None),
                 )
             )
         )
@@ -130,11 +131,20 @@ def risky_subscriptions(
             RiskySubscription(
                 subscription_id=sub.id,
                 customer_id=sub.customer_id,
-                reason="past_due" if sub.status == "past_due" else "cancel_scheduled",
+                reason=_risk_reason(sub),
                 cancels_on=datetime.fromtimestamp(cancel_ts, zone).date() if cancel_ts else None,
             )
         )
     return risky
+
+
+def _risk_reason(sub: Subscription) -> RiskReason:
+    """Past due first (money is owed now), then a scheduled end, then a paused collection."""
+    if sub.status == "past_due":
+        return "past_due"
+    if sub.cancel_at_period_end or sub.cancel_at is not None:
+        return "cancel_scheduled"
+    return "collection_paused"
 
 
 def _period_ends(session: Session, subscription_ids: list[str]) -> dict[str, int]:

@@ -175,6 +175,11 @@ class Subscription(SQLModel, table=True):
     cancellation_feedback: str | None = None
     cancellation_comment: str | None = None
     collection_method: str | None = None
+    #: ``pause_collection``: renewals go on, their invoices are voided (``void``), left as
+    #: drafts (``keep_as_draft``) or marked uncollectible, until ``resumes_at`` (None: until
+    #: resumed by hand). None: collection is not paused.
+    pause_collection_behavior: str | None = None
+    pause_collection_resumes_at: int | None = _ts()
     latest_invoice_id: str | None = None
     discount_ids: str | None = _json()  # JSON list of discount ids, in Stripe's order
     default_tax_rate_ids: str | None = _json()  # JSON list

@@ -162,6 +162,7 @@ def _expanded(values: Iterable[Any] | None) -> list[Mapping[str, Any]]:
 def subscription_rows(obj: Mapping[str, Any]) -> Rows:
     """A subscription, its items, and the discounts it carries expanded (with their coupons)."""
     details = obj.get("cancellation_details") or {}
+    paused = obj.get("pause_collection") or {}
     items = _get(obj, "items", "data") or []
     rows: Rows = {
         "subscription": [
@@ -183,6 +184,8 @@ def subscription_rows(obj: Mapping[str, Any]) -> Rows:
                 "cancellation_feedback": details.get("feedback"),
                 "cancellation_comment": details.get("comment"),
                 "collection_method": obj.get("collection_method"),
+                "pause_collection_behavior": paused.get("behavior"),
+                "pause_collection_resumes_at": paused.get("resumes_at"),
                 "latest_invoice_id": _id(obj.get("latest_invoice")),
                 "discount_ids": _discount_ids(obj.get("discounts")),
                 "default_tax_rate_ids": dumps([_id(t) for t in obj.get("default_tax_rates") or []]),
