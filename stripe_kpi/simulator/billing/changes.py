@@ -23,7 +23,7 @@ from typing import Literal
 
 from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.dunning import FailureWindow
-from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import Renewals
 from stripe_kpi.simulator.clock import to_unix
 
@@ -162,6 +162,8 @@ class Changes(Renewals):
         st = self._state(sub)
         new_price = self._get(self.prices, price)
         self._check_item(st, new_price, quantity, interval_may_change=False)
+        if len(st.items) >= MAX_ITEMS:
+            raise ValueError(f"{st.id} already has the {MAX_ITEMS} items Stripe allows")
         with self._api_call(at) as t:
             before = self.log.before(st.obj, t)
             start, end = st.period

@@ -139,10 +139,12 @@ def coupon(
     currency: str | None = None,
     duration_in_months: int | None = None,
     name: str | None = None,
+    applies_to: list[str] | None = None,
 ) -> StripeDict:
+    """A coupon; ``applies_to`` lists the products it is limited to (None: every product)."""
     return {
         "amount_off": amount_off,
-        "applies_to": None,
+        "applies_to": None if applies_to is None else {"products": list(applies_to)},
         "created": created,
         "currency": currency,
         "currency_options": None,
