@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.saas import generate_account
 
 
 def on(year: int, month: int, day: int) -> datetime:
@@ -132,3 +133,32 @@ def test_stripe_allows_twenty_items_at_most() -> None:
     sub = acct.subscribe(customer, [(price, 1) for price in prices[:20]])
     with pytest.raises(ValueError, match="20 items Stripe allows"):
         acct.add_item(sub, prices[20], 1)
+
+
+def test_a_generated_account_has_a_few_add_on_packs() -> None:
+    """What the demo account must contain for a sync to be tested on it: a few subscriptions of
+    12+ items (past the 10 embedded), invoices of 15+ lines, seats on graduated and volume tiers,
+    a coupon limited to the add-ons; all of it rare, as on a real account."""
+    acct = generate_account(5, 400, on(2024, 1, 1), on(2026, 1, 1))
+    subs = list(acct.subscriptions.values())
+    packs = [s for s in subs if len(s["items"]["data"]) >= 12]
+    assert 0 < len(packs) < 0.05 * len(subs)
+    assert max(len(s["items"]["data"]) for s in subs) <= 20
+    lines = [len(i["lines"]["data"]) for i in acct.invoices.values()]
+    assert 0 < sum(n >= 15 for n in lines) < 0.05 * len(lines)
+    seat_modes = {
+        item["price"]["tiers_mode"]
+        for s in subs
+        for item in s["items"]["data"]
+        if item["price"]["recurring"]["usage_type"] == "licensed"
+    }
+    assert {"graduated", "volume"} <= seat_modes
+    limited = acct.coupons["ADDONS25"]
+    addon_products = set(limited["applies_to"]["products"])
+    with_it = {d["id"] for d in acct.discounts.values() if d["source"]["coupon"] == "ADDONS25"}
+    assert 0 < len(with_it) < 0.05 * len(subs)
+    for invoice in acct.invoices.values():
+        for line in invoice["lines"]["data"]:
+            taken = sum(d["amount"] for d in line["discount_amounts"] if d["discount"] in with_it)
+            if taken:  # 25 % off an add-on line, never off the seats
+                assert line["pricing"]["price_details"]["product"] in addon_products
