@@ -8,6 +8,9 @@ hands the result to the simulated HTTP server as a ``StripeData``.
 Times are timezone-aware ``datetime``s at this interface (unix seconds inside). Calls must come
 in time order: each one first runs whatever Stripe would have done on its own up to that moment.
 Objects are returned as the live Stripe dicts: read them, change them only through the account.
+
+Over 400 lines on purpose: creation (catalog, customers, subscriptions) is the scripting API a
+test reads first, one method per Stripe API call, kept together with its argument checks.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ Changes follow Stripe's proration rules:
 A change of billing interval (monthly → yearly) resets the billing cycle at once: the unused
 time is credited and the new period billed in full on an immediate invoice. Nothing is
 prorated during a trial, and metered items are never prorated (they bill usage in arrears).
+
+Over 400 lines on purpose: every scripted change to a running subscription, and the proration
+rules they share, read in one place.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ anchor, reported usage, a card that will decline) lives in ``SubState``.
 Time only moves forward. Everything Stripe does on its own (renewals, trial ends, drafts
 finalized an hour after creation, payment retries, scheduled cancellations, coupon ends) is a
 queued action run in time order when the clock passes it.
+
+Over 400 lines on purpose: the state, the clock's queue and invoice issuing are one layer that
+every layer above calls into; split, each half would need the other's internals.
 """
 
 from __future__ import annotations
