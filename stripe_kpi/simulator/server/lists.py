@@ -185,10 +185,10 @@ def _embedded(sublist: StripeDict, shown: list[StripeDict], total: int, url: str
 
 def shown_item(item: StripeDict) -> StripeDict:
     """A subscription item as the API shows it: its price and plan without includable fields."""
-    price, plan = withhold(item.get("price")), withhold(item.get("plan"))
-    if price is item.get("price") and plan is item.get("plan"):
+    shown = {key: withhold(item[key]) for key in ("price", "plan") if key in item}
+    if all(value is item[key] for key, value in shown.items()):
         return item
-    return {**item, "price": price, "plan": plan}
+    return {**item, **shown}
 
 
 #: The list an event's ``data.object`` would be served from, to show it as that list does.
