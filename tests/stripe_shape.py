@@ -219,12 +219,18 @@ def _check_mapping(value: Any, value_hint: Any, path: str, req: bool) -> list[st
 
 
 def _check_list_object(value: Any, item_hint: Any, path: str, req: bool) -> list[str]:
-    """A list object is ``{"object": "list", "data": [...], "has_more": bool, "url": str}``."""
+    """A list object is ``{"object": "list", "data": [...], "has_more": bool, "url": str}``.
+
+    An embedded list (an invoice's ``lines``, a subscription's ``items``) also says how long it
+    is: ``total_count``, an int. ``ListObject`` does not annotate it, but Stripe sends it where it
+    cuts a sub-list at its first 10 entries ("TotalCount exceeds … Data.Count() (also
+    .HasMore=true)", stripe-dotnet#381), so it is allowed and checked here.
+    """
     if not isinstance(value, dict):
         return [f"{path}: expected list object, got {_kind(value)}"]
     errors: list[str] = []
     expected = {"object", "data", "has_more", "url"}
-    for key in value.keys() - expected:
+    for key in value.keys() - expected - {"total_count"}:
         errors.append(f"{_join(path, key)}: unknown field for a list object")
     for key in sorted(expected - value.keys()):
         errors.append(f"{_join(path, key)}: missing required field of a list object")
@@ -232,6 +238,9 @@ def _check_list_object(value: Any, item_hint: Any, path: str, req: bool) -> list
         errors.append(f"{path}.object: expected 'list', got {value['object']!r}")
     if "has_more" in value and not isinstance(value["has_more"], bool):
         errors.append(f"{path}.has_more: expected bool, got {_kind(value['has_more'])}")
+    count = value.get("total_count", 0)
+    if not isinstance(count, int) or isinstance(count, bool):
+        errors.append(f"{path}.total_count: expected int, got {_kind(count)}")
     if "url" in value and not isinstance(value["url"], str):
         errors.append(f"{path}.url: expected string, got {_kind(value['url'])}")
     if "data" in value:

@@ -24,8 +24,9 @@ FAST_RETRY = RetryPolicy(max_attempts=12, max_elapsed=60, base_delay=0.001, max_
 
 
 def small_account(customers: int = 40, seed: int = 7) -> BillingAccount:
-    """A synthetic account plus one subscription whose invoices carry 12 lines (past the 10 a
-    list response embeds), so every sync test also pages ``/v1/invoices/{id}/lines``."""
+    """A synthetic account plus one subscription of 12 items whose invoices carry 12 lines (past
+    the 10 a response embeds), so every sync test also pages ``/v1/invoices/{id}/lines`` and
+    ``/v1/subscription_items``."""
     account = generate_account(seed=seed, customers=customers, start=START, end=END)
     many = account.create_customer(name="Many Items Ltd", email="ops@many.example")
     prices = [

@@ -9,7 +9,7 @@ misspelled field, a wrong type and a missing required field.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ from stripe._price import Price
 from stripe._subscription import Subscription
 
 from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
-from stripe_kpi.simulator.data import StripeData
+from stripe_kpi.simulator.data import LIST_KINDS, StripeData
 from stripe_kpi.simulator.objects import API_VERSION
 from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.simulator.server.lists import render
 from tests.stripe_shape import check_shape, class_for_object
 
 #: Optional fields Stripe leaves out unless asked for (``expand[]``/includable), and
@@ -37,6 +38,14 @@ ABSENT_AS_IN_STRIPE = {
     ("Customer", "tax_ids"),
     ("Invoice", "payments"),
     ("Data", "previous_attributes"),
+}
+#: What the server withholds from what the engine stores (``server.expand.INCLUDABLE``).
+WITHHELD_BY_THE_SERVER = {
+    ("Price", "tiers"),
+    ("Price", "currency_options"),
+    ("Plan", "tiers"),
+    ("Coupon", "applies_to"),
+    ("Coupon", "currency_options"),
 }
 
 #: Every kind of object the simulator produces, embedded ones included.
@@ -120,17 +129,28 @@ def generated_account() -> StripeData:
 
 
 def conformance_errors(data: StripeData) -> list[str]:
+    every = [data.account, *(o for objs in data.objects.values() for o in objs.values())]
+    return shape_errors(every, ABSENT_AS_IN_STRIPE)
+
+
+def shape_errors(objects: Iterable[dict], may_be_absent: set[tuple[str, str]]) -> list[str]:
     errors = []
-    for obj in [data.account, *(o for objs in data.objects.values() for o in objs.values())]:
+    for obj in objects:
         cls = class_for_object(obj["object"])
         assert cls is not None, obj["object"]
         for error in check_shape(obj, cls, obj["id"], require_optional=True):
             where, _, what = error.partition(": ")
             absent = what.startswith("absent optional field of ")
-            if absent and (what.rsplit(" ", 1)[1], where.rsplit(".", 1)[1]) in ABSENT_AS_IN_STRIPE:
+            if absent and (what.rsplit(" ", 1)[1], where.rsplit(".", 1)[1]) in may_be_absent:
                 continue
             errors.append(error)
     return errors
+
+
+def served(data: StripeData) -> list[dict]:
+    """Every listable object as the server shows it by default: lines and items cut at 10,
+    includable fields withheld."""
+    return [render(kind, obj) for kind in LIST_KINDS for obj in data.objects[kind].values()]
 
 
 def object_kinds(value: Any) -> Iterator[str]:
@@ -151,6 +171,15 @@ def account(request: pytest.FixtureRequest) -> StripeData:
 
 def test_every_object_conforms_to_the_pinned_version(account: StripeData) -> None:
     assert conformance_errors(account) == []
+
+
+def test_what_the_server_shows_conforms_too(account: StripeData) -> None:
+    """The server's view leaves out the includable fields (an absent key, never a ``null``) and
+    cuts sub-lists at 10; neither breaks the shape."""
+    assert shape_errors(served(account), ABSENT_AS_IN_STRIPE | WITHHELD_BY_THE_SERVER) == []
+    prices = [render("prices", p) for p in account.objects["prices"].values()]
+    assert prices
+    assert all("tiers" not in p and "currency_options" not in p for p in prices)
 
 
 def test_every_kind_is_covered(account: StripeData) -> None:
@@ -283,3 +312,11 @@ def test_an_event_payload_is_checked_as_its_object(sample: StripeData) -> None:
     assert check_shape(event, Event) == ["data.object.total: missing required field of Invoice"]
     event["type"] = "invoice.payed"
     assert check_shape(event, Event)[0].startswith("type: 'invoice.payed' is not one of")
+
+
+def test_an_embedded_list_may_say_its_total_count(sample: StripeData) -> None:
+    invoice = render("invoices", first(sample, "invoices"))
+    assert invoice["lines"]["total_count"] == 1
+    assert check_shape(invoice, Invoice) == []
+    invoice["lines"]["total_count"] = "1"
+    assert check_shape(invoice, Invoice) == ["lines.total_count: expected int, got str"]

@@ -160,6 +160,8 @@ def test_open_twice_is_a_no_op(db_url: str) -> None:
 
 
 def _subscription(items: list[tuple[str, int]]) -> dict:
+    """A subscription whose items embed their price whole (its includable ``tiers`` and
+    ``currency_options`` there, as the billing engine stores it): such a price is a row too."""
     return {
         "id": "sub_1",
         "object": "subscription",
@@ -184,6 +186,8 @@ def _subscription(items: list[tuple[str, int]]) -> dict:
                         "currency": "usd",
                         "type": "recurring",
                         "unit_amount": 1000,
+                        "tiers": None,
+                        "currency_options": None,
                         "recurring": {
                             "interval": "month",
                             "interval_count": 1,

@@ -22,12 +22,14 @@ from structlog.testing import capture_logs
 from stripe_kpi.errors import StripeNotFound, SyncInterrupted
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.simulator.server.lists import render
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import (
     Customer,
     Event,
     Invoice,
     InvoiceLine,
+    Price,
     Subscription,
     SyncRun,
     SyncState,
@@ -102,9 +104,8 @@ def test_full_sync_copies_every_object(engine: Engine, server: SimulatorServer) 
         ).all()
         assert len(twelve) == 1
         some = session.exec(select(Subscription).limit(1)).one()[0]
-        assert json.loads(some.raw) == json.loads(
-            json.dumps(data.objects["subscriptions"][some.id])
-        )
+        served = render("subscriptions", data.objects["subscriptions"][some.id])
+        assert json.loads(some.raw) == json.loads(json.dumps(served))  # as Stripe showed it
 
 
 def test_same_database_on_both_backends(engine: Engine, server: SimulatorServer, clean) -> None:
@@ -138,6 +139,18 @@ def test_incremental_sync_equals_a_fresh_full_sync(tmp_path) -> None:
             newcomer = account.create_customer(name="Late Larry", email="larry@example.com")
             price = account.create_price(unit_amount=4900, interval="month", product="Late")
             account.subscribe(newcomer, [(price, 3)])
+            # What the events pass must re-fetch with expansions: a tiered price, a coupon
+            # limited to its product (the dumps below compare their raw JSON too).
+            seats = account.create_price(
+                product="Late seats",
+                billing_scheme="tiered",
+                tiers_mode="graduated",
+                tiers=[(4, 1200, None), (None, 900, None)],
+            )
+            only_seats = account.create_coupon(
+                percent_off=10, duration="forever", applies_to=["Late seats"]
+            )
+            account.subscribe(newcomer, [(seats, 7)], coupon=only_seats)
             active = [s for s in account.subscriptions.values() if s["status"] == "active"]
             account.change(active[0], quantity=(active[0]["items"]["data"][0]["quantity"] or 1) + 2)
             account.cancel(active[1], at_period_end=True, reason="cancellation_requested")
@@ -152,6 +165,8 @@ def test_incremental_sync_equals_a_fresh_full_sync(tmp_path) -> None:
             report.touched_customers
         )
         assert len(report.touched_customers) < len(account.customers)
+        with Session(incremental) as session:
+            assert session.exec(select(Price.tiers).where(Price.id == seats["id"])).one()[0]
         fresh = open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
         with fast_client(server) as client:
             sync(fresh, client, now=server.data.now, concurrency=4)

@@ -14,7 +14,10 @@ from typing import Any
 StripeDict = dict[str, Any]
 
 #: The list endpoints the simulator serves, by URL segment under /v1/.
-#: ``invoices`` hold *every* line under ``lines.data``; the server truncates to 10 when listing.
+#: ``invoices`` hold *every* line under ``lines.data`` and ``subscriptions`` every item under
+#: ``items.data``; the server shows 10 of each and pages the rest. Objects are stored whole, the
+#: fields Stripe shows only when expanded (a price's ``tiers``…) included: the server withholds
+#: them.
 LIST_KINDS = (
     "customers",
     "products",

@@ -5,7 +5,8 @@ price, a volume-tiered price, a metered add-on, coupons of every kind, exclusive
 tax rates) and customers whose subscriptions live real lives: trials that convert or lapse,
 upgrades and downgrades, seat changes, interval switches, cancellations with feedback,
 failed payments and dunning, a dispute, reactivations, second subscriptions, one-off charges,
-a few customers paying in EUR or GBP.
+a few customers paying in EUR or GBP, and a few add-on packs (``addon_packs``: 12–16 items,
+seats on graduated or volume tiers, a coupon limited to the add-ons).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -20,6 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from stripe_kpi.simulator.addon_packs import (
+    PackCatalog,
+    build_pack_catalog,
+    plan_pack,
+    run_pack_step,
+)
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
 from stripe_kpi.simulator.events import RETENTION, no_cycle_collector
@@ -27,43 +34,13 @@ from stripe_kpi.simulator.events import RETENTION, no_cycle_collector
 StripeDict = dict[str, Any]
 
 _FIRST = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Margaret",
-    "Linus",
-    "Guido",
-    "Radia",
-    "Ken",
-    "Frances",
-    "John",
-    "Katherine",
-    "Tim",
-    "Hedy",
-    "Dennis",
-    "Sophie",
-]
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Linus", "Guido", "Radia",
+    "Ken", "Frances", "John", "Katherine", "Tim", "Hedy", "Dennis", "Sophie",
+]  # fmt: skip
 _LAST = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Hamilton",
-    "Torvalds",
-    "van Rossum",
-    "Perlman",
-    "Thompson",
-    "Allen",
-    "Backus",
-    "Johnson",
-    "Lee",
-    "Lamarr",
-]
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Torvalds",
+    "van Rossum", "Perlman", "Thompson", "Allen", "Backus", "Johnson", "Lee", "Lamarr",
+]  # fmt: skip
 _COMPANY = ["Labs", "Studio", "Works", "Analytics", "Cloud", "Systems", "Digital", "Partners"]
 _COMMENTS = {
     "too_expensive": "Budget cuts this quarter.",
@@ -82,6 +59,7 @@ class _Catalog:
     prices: dict[str, StripeDict] = field(default_factory=dict)
     coupons: dict[str, StripeDict] = field(default_factory=dict)
     taxes: dict[str, StripeDict] = field(default_factory=dict)
+    packs: PackCatalog | None = None
 
 
 @dataclass(order=True)
@@ -100,6 +78,7 @@ class _Life:
     customer: StripeDict | None = None
     currency: str = "usd"
     subs: list[StripeDict] = field(default_factory=list)
+    pack: StripeDict | None = None
 
 
 def generate_account(
@@ -136,7 +115,12 @@ def _generate(
     catalog = _build_catalog(acct)
     steps: list[_Step] = []
     for index in range(customers):
-        steps.extend(_plan_customer(random.Random(f"{seed}:{index}"), index, t0, t1))
+        planned = _plan_customer(random.Random(f"{seed}:{index}"), index, t0, t1)
+        steps.extend(planned)
+        signup = planned[0]
+        if signup.args["currency"] == "usd":  # a stream of its own: the rest is drawn as before
+            pack = plan_pack(random.Random(f"{seed}:{index}:pack"), signup.at, t1)
+            steps.extend(_Step(at, index, 10_000 + n, k, a) for n, (at, k, a) in enumerate(pack))
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -193,6 +177,7 @@ def _build_catalog(acct: BillingAccount) -> _Catalog:
     t["us_sales"] = acct.create_tax_rate(8.875, display_name="Sales tax", country="US")
     t["gb_vat"] = acct.create_tax_rate(20, display_name="VAT", country="GB")
     t["de_vat"] = acct.create_tax_rate(19, inclusive=True, display_name="MwSt.", country="DE")
+    c.packs = build_pack_catalog(acct)  # last: every object above keeps its id
     return c
 
 
@@ -319,6 +304,13 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
         _signup(acct, c, life, at, args)
         return
     live = [s for s in life.subs if s["status"] not in ("canceled", "incomplete_expired")]
+    if kind.startswith("pack"):
+        if c.packs is not None and life.customer is not None and (live or kind != "pack"):
+            bought = run_pack_step(acct, c.packs, life.customer, life.pack, at, kind, args)
+            if bought is not None:
+                life.pack = bought
+                life.subs.append(bought)
+        return
     if kind == "reactivate" and not live and life.customer is not None:
         price = c.prices[_local(args["plan"], life.currency)]
         life.subs.append(acct.subscribe(life.customer, [(price, 1)], at))

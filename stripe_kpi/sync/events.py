@@ -19,7 +19,7 @@ from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupte
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.stripe_api import StripeApi
 from stripe_kpi.sync import mapping
-from stripe_kpi.sync.lists import LISTS, Progress, rows_for_objects
+from stripe_kpi.sync.lists import LISTS, Progress, retrieve_params, rows_for_objects
 from stripe_kpi.sync.state import EVENTS_KEY, write_state
 
 #: The events kept in the ``event`` table (the incremental sync reads every kind to know what to
@@ -62,10 +62,12 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _retrieve(client: StripeApi, kind: str, object_id: str) -> dict[str, Any] | None:
-    path, extra = LISTS[kind]
-    params = {"expand": ["discounts"]} if "expand" in extra else None
+    """The object as its list shows it: the same expansions (``tiers`` and ``currency_options``
+    of a price, ``applies_to`` and ``currency_options`` of a coupon, ``discounts``; see
+    ``LISTS``), its sub-lists paged past 10 by ``rows_for_objects``."""
+    path, _ = LISTS[kind]
     try:
-        return client.retrieve(f"{path}/{object_id}", params)
+        return client.retrieve(f"{path}/{object_id}", retrieve_params(kind))
     except StripeNotFound:  # deleted since the event
         return None
 

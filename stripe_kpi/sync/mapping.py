@@ -7,6 +7,9 @@ subscription items, an invoice's subscription is under ``parent.subscription_det
 item and proration flag under ``parent.subscription_item_details``, a line's price under
 ``pricing.price_details``, a discount's coupon under ``source.coupon``. Older payloads (events
 carry the account's default API version, not ours) are read where the old place is unambiguous.
+
+Over 400 lines on purpose: it is the one mapping module (STYLE.md, habit 12), one short builder
+per table side by side, so every Stripe field path the sync relies on reads in one place.
 """
 
 from __future__ import annotations
@@ -159,11 +162,31 @@ def _expanded(values: Iterable[Any] | None) -> list[Mapping[str, Any]]:
     return [v for v in (values or []) if isinstance(v, Mapping)]
 
 
-def subscription_rows(obj: Mapping[str, Any]) -> Rows:
-    """A subscription, its items, and the discounts it carries expanded (with their coupons)."""
+#: Fields Stripe sends only when the request expands them ("includable"). A price or coupon met
+#: embedded in another object (a subscription item's ``price``) comes without them, so it is
+#: not written: its own list or retrieve, which asks for them, stores it whole.
+INCLUDABLE = {"price": ("currency_options", "tiers"), "coupon": ("applies_to", "currency_options")}
+
+
+def is_whole(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` carries every includable field of its kind (as asked, or as stored)."""
+    return all(name in obj for name in INCLUDABLE.get(obj.get("object", ""), ()))
+
+
+def subscription_rows(
+    obj: Mapping[str, Any], extra_items: Iterable[Mapping[str, Any]] = ()
+) -> Rows:
+    """A subscription, its items, and the discounts it carries expanded (with their coupons).
+
+    Its items are the embedded ones (at most 10 in a response) plus ``extra_items`` paged from
+    ``/v1/subscription_items``; the store replaces a subscription's items by these, so a sync
+    pages every item before writing (``sync.lists.subscription_with_all_items``).
+    """
     details = obj.get("cancellation_details") or {}
     paused = obj.get("pause_collection") or {}
-    items = _get(obj, "items", "data") or []
+    items = list(_get(obj, "items", "data") or [])
+    seen = {item["id"] for item in items}
+    items += [item for item in extra_items if item["id"] not in seen]
     rows: Rows = {
         "subscription": [
             {
@@ -208,7 +231,7 @@ def subscription_rows(obj: Mapping[str, Any]) -> Rows:
         rows["subscription_item"].append(subscription_item_row(item, obj["id"]))
         for discount in _expanded(item.get("discounts")):
             _add_discount(rows, discount)
-        if isinstance(item.get("price"), Mapping):
+        if isinstance(item.get("price"), Mapping) and is_whole(item["price"]):
             rows["price"].append(price_row(item["price"]))
         for rate in item.get("tax_rates") or []:
             if isinstance(rate, Mapping):
@@ -219,7 +242,7 @@ def subscription_rows(obj: Mapping[str, Any]) -> Rows:
 def _add_discount(rows: Rows, discount: Mapping[str, Any]) -> None:
     rows["discount"].append(discount_row(discount))
     coupon = discount_coupon(discount)
-    if isinstance(coupon, Mapping):
+    if isinstance(coupon, Mapping) and is_whole(coupon):
         rows.setdefault("coupon", []).append(coupon_row(coupon))
 
 
@@ -373,13 +396,15 @@ _SIMPLE = {
 }
 
 
-def rows_for(obj: Mapping[str, Any], extra_lines: Iterable[Mapping[str, Any]] = ()) -> Rows:
-    """Rows for any object we store, dispatched on Stripe's ``object`` field."""
+def rows_for(obj: Mapping[str, Any], extra: Iterable[Mapping[str, Any]] = ()) -> Rows:
+    """Rows for any object we store, dispatched on Stripe's ``object`` field. ``extra`` are the
+    entries of its sub-list past the embedded ones: an invoice's lines, a subscription's items.
+    """
     kind = obj.get("object")
     if kind == "subscription":
-        return subscription_rows(obj)
+        return subscription_rows(obj, extra)
     if kind == "invoice":
-        return invoice_rows(obj, extra_lines)
+        return invoice_rows(obj, extra)
     if kind in _SIMPLE:
         table, build = _SIMPLE[kind]
         return {table: [build(obj)]}

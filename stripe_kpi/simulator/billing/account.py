@@ -8,6 +8,9 @@ hands the result to the simulated HTTP server as a ``StripeData``.
 Times are timezone-aware ``datetime``s at this interface (unix seconds inside). Calls must come
 in time order: each one first runs whatever Stripe would have done on its own up to that moment.
 Objects are returned as the live Stripe dicts: read them, change them only through the account.
+
+Over 400 lines on purpose: creation (catalog, customers, subscriptions) is the scripting API a
+test reads first, one method per Stripe API call, kept together with its argument checks.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Literal
 from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.changes import Changes
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
-from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
@@ -182,12 +185,19 @@ class BillingAccount(Changes):
         *,
         id: str | None = None,
         name: str | None = None,
+        applies_to: Sequence[Ref] | None = None,
         at: datetime | None = None,
     ) -> StripeDict:
+        """A coupon. ``applies_to`` limits it to those products (products, ids or names): it
+        then discounts only the invoice lines of their prices (see ``invoices.apply_discount``).
+        """
         if (percent_off is None) == (amount_off is None):
             raise ValueError("a coupon has exactly one of percent_off and amount_off")
         if (duration == "repeating") != (duration_in_months is not None):
             raise ValueError("duration_in_months goes with duration='repeating', and only with it")
+        if applies_to is not None and not applies_to:
+            raise ValueError("applies_to names at least one product (None: every product)")
+        products = None if applies_to is None else [self._product(p, at)["id"] for p in applies_to]
         with self._api_call(at) as t:
             coupon = objects.coupon(
                 id=id or self.ids.new("coupon")[8:16],
@@ -199,6 +209,7 @@ class BillingAccount(Changes):
                 currency=(currency or self.currency) if amount_off is not None else None,
                 duration_in_months=duration_in_months,
                 name=name,
+                applies_to=products,
             )
             self.coupons[coupon["id"]] = coupon
             self.emit("coupon.created", coupon, t)
@@ -246,10 +257,14 @@ class BillingAccount(Changes):
         """Start a subscription: billed now in advance, or a trial with a $0 first invoice.
 
         Every price must share one billing interval and the customer's currency (the first
-        subscription sets it). Metered items take ``None`` as quantity.
+        subscription sets it). Metered items take ``None`` as quantity. At most 20 items, as
+        Stripe allows ("A list of up to 20 subscription items", docs.stripe.com/api/subscriptions/
+        create); past 10 the server pages them (``/v1/subscription_items``).
         """
         cus = self._get(self.customers, customer)
         prices = [(self._get(self.prices, p), q) for p, q in items]
+        if not 1 <= len(prices) <= MAX_ITEMS:
+            raise ValueError(f"a subscription has 1 to {MAX_ITEMS} items")
         rates = [self._get(self.tax_rates, r) for r in tax_rates]
         first = prices[0][0]["recurring"]
         currency = prices[0][0]["currency"]

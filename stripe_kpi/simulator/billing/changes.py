@@ -12,6 +12,9 @@ Changes follow Stripe's proration rules:
 A change of billing interval (monthly → yearly) resets the billing cycle at once: the unused
 time is credited and the new period billed in full on an immediate invoice. Nothing is
 prorated during a trial, and metered items are never prorated (they bill usage in arrears).
+
+Over 400 lines on purpose: every scripted change to a running subscription, and the proration
+rules they share, read in one place.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Literal
 
 from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.dunning import FailureWindow
-from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import Renewals
 from stripe_kpi.simulator.clock import to_unix
 
@@ -162,6 +165,8 @@ class Changes(Renewals):
         st = self._state(sub)
         new_price = self._get(self.prices, price)
         self._check_item(st, new_price, quantity, interval_may_change=False)
+        if len(st.items) >= MAX_ITEMS:
+            raise ValueError(f"{st.id} already has the {MAX_ITEMS} items Stripe allows")
         with self._api_call(at) as t:
             before = self.log.before(st.obj, t)
             start, end = st.period

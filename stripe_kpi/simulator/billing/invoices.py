@@ -86,6 +86,18 @@ def percent_discount(amount: int, percent_off: float) -> int:
     return round_half_up(Fraction(amount) * Fraction(str(percent_off)) / 100)
 
 
+def coupon_applies(coupon: StripeDict, product: str | None) -> bool:
+    """Whether ``coupon`` may discount what ``product`` sells (no ``applies_to``: everything)."""
+    limited = coupon.get("applies_to")
+    return limited is None or product in limited["products"]
+
+
+def line_product(line: StripeDict) -> str | None:
+    """The product a line bills (None: a custom amount with no price)."""
+    pricing = line.get("pricing")
+    return pricing["price_details"]["product"] if pricing else None
+
+
 def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str) -> None:
     """Write a subscription discount onto an invoice's lines (``discounts``, ``discount_amounts``).
 
@@ -94,8 +106,19 @@ def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str
     amounts (the last line takes the rounding). Prorations already carry their discount in their
     amount (flexible billing mode, ``proration_discounts=included``), so they list the discount
     with an amount of 0.
+
+    A coupon with ``applies_to`` discounts only the lines of those products, both kinds alike:
+    Stripe's ``applies_to`` "limits the items in an invoice that the coupon can apply to, but does
+    not add restrictions to subscriptions" (stripe.com/docs/billing/subscriptions/discounts), so
+    a percentage is taken from the eligible lines only, and a fixed amount from their total at
+    most, spread over them. Lines of other products, and custom lines with no product, are not
+    discounted and do not list the discount.
     """
-    targets = [line for line in lines if line["discountable"]]
+    targets = [
+        line
+        for line in lines
+        if line["discountable"] and coupon_applies(coupon, line_product(line))
+    ]
     for line in targets:
         line["discounts"].append(discount_id)
     regular = [line for line in targets if not _is_proration(line)]

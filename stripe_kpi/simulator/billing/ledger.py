@@ -11,6 +11,9 @@ anchor, reported usage, a card that will decline) lives in ``SubState``.
 Time only moves forward. Everything Stripe does on its own (renewals, trial ends, drafts
 finalized an hour after creation, payment retries, scheduled cancellations, coupon ends) is a
 queued action run in time order when the clock passes it.
+
+Over 400 lines on purpose: the state, the clock's queue and invoice issuing are one layer that
+every layer above calls into; split, each half would need the other's internals.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from stripe_kpi.simulator.billing.dunning import DunningPolicy, FailureWindow
 from stripe_kpi.simulator.billing.invoices import (
     apply_discount,
     apply_taxes,
+    coupon_applies,
     fill_totals,
+    line_product,
     percent_discount,
     period_description,
     price_amount,
@@ -36,6 +41,9 @@ from stripe_kpi.simulator.events import EventLog
 from stripe_kpi.simulator.ids import IdFactory
 
 StripeDict = dict[str, Any]
+
+#: Stripe's limit on the items of one subscription ("A list of up to 20 subscription items").
+MAX_ITEMS = 20
 
 #: Order of queued actions that fall on the same second.
 _RANK = {"discount_end": 0, "period_end": 1, "finalize": 2, "retry": 3, "collect": 3, "notice": 4}
@@ -87,11 +95,12 @@ class SubState:
     def live(self) -> bool:
         return self.obj["status"] not in ("canceled", "incomplete_expired")
 
-    def percent_in_force(self, at: int) -> float | None:
-        """The ``percent_off`` that prorations at ``at`` are net of (``once`` coupons: never)."""
+    def percent_in_force(self, at: int, product: str) -> float | None:
+        """The ``percent_off`` that prorations of ``product`` at ``at`` are net of (``once``
+        coupons: never; a coupon limited to other products: never)."""
         if self.coupon is None or self.discount is None or self.coupon["percent_off"] is None:
             return None
-        if self.coupon["duration"] == "once":
+        if self.coupon["duration"] == "once" or not coupon_applies(self.coupon, product):
             return None
         end = self.discount["end"]
         return self.coupon["percent_off"] if end is None or at < end else None
@@ -266,7 +275,7 @@ class Ledger:
         """
         start, end = st.period
         gross = prorated(price_amount(price, quantity), end - at, end - start)
-        pct = st.percent_in_force(at)
+        pct = st.percent_in_force(at, price["product"])
         amount = gross - (percent_discount(gross, pct) if pct is not None else 0)
         discount_ids = [st.discount["id"]] if pct is not None and st.discount else []
         ii = objects.invoice_item(
@@ -394,7 +403,8 @@ class Ledger:
         ):
             return
         if coupon["duration"] == "once":
-            if st.discount_used or not any(line["amount"] > 0 for line in lines):
+            eligible = [line for line in lines if coupon_applies(coupon, line_product(line))]
+            if st.discount_used or not any(line["amount"] > 0 for line in eligible):
                 return
             st.discount_used = True
         apply_discount(lines, coupon, discount["id"])

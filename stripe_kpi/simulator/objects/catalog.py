@@ -67,8 +67,8 @@ def price(
 ) -> StripeDict:
     """A recurring price. Tiered prices have ``unit_amount=None`` and their ``tiers``.
 
-    Tiers are part of the Price object only when expanded (``expand[]=tiers``); the simulator
-    returns them always, as an account that lists prices with that expansion sees them.
+    Stored whole; ``tiers`` and ``currency_options`` are includable: the server leaves them out
+    unless the request expands them (``expand[]=tiers``), as Stripe does (``server.expand``).
     """
     return {
         "active": True,
@@ -139,10 +139,16 @@ def coupon(
     currency: str | None = None,
     duration_in_months: int | None = None,
     name: str | None = None,
+    applies_to: list[str] | None = None,
 ) -> StripeDict:
+    """A coupon; ``applies_to`` lists the products it is limited to (None: every product).
+
+    ``applies_to`` and ``currency_options`` are includable: the server shows them only when the
+    request expands them (``server.expand``).
+    """
     return {
         "amount_off": amount_off,
-        "applies_to": None,
+        "applies_to": None if applies_to is None else {"products": list(applies_to)},
         "created": created,
         "currency": currency,
         "currency_options": None,

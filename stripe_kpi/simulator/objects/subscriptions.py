@@ -88,7 +88,8 @@ def subscription(
     default_payment_method: str | None = None,
     metadata: dict[str, str] | None = None,
 ) -> StripeDict:
-    """A subscription with its items embedded as a list object (all of them: we never page)."""
+    """A subscription with every item stored in its ``items`` list object; the server shows the
+    first 10 and pages the rest from ``/v1/subscription_items``, as Stripe does."""
     return {
         "application": None,
         "application_fee_percent": None,

@@ -4,9 +4,12 @@
 serve a real one, so that the official ``stripe`` client, pointed at it with
 ``base_addresses={"api": server.url}``, works unchanged: Bearer or Basic authentication with test
 keys, restricted keys with per-resource permissions, Stripe's error bodies, list paging with
-cursors, ``created`` filters, ``expand[]``, invoice lines beyond the ten embedded ones, the Events
-API. For reliability tests and benchmarks it can add latency, a rate limit, random 429s, 500s and
-malformed bodies, from a seeded random generator so a test sees the same faults every run.
+cursors, ``created`` filters, ``expand[]`` (up to Stripe's four levels; the fields Stripe leaves
+out unless expanded, such as a price's ``tiers``, are left out here too), invoice lines and
+subscription items beyond the ten embedded ones (``/v1/invoices/{id}/lines``,
+``/v1/subscription_items``), the Events API. For reliability tests and benchmarks it can add
+latency, a rate limit, random 429s, 500s and malformed bodies, from a seeded random generator so
+a test sees the same faults every run.
 
 It speaks one API version: the one the installed ``stripe`` package pins. A request's
 ``Stripe-Version`` header is accepted whatever it says and every response names the pinned

@@ -29,6 +29,7 @@ from stripe_kpi.simulator.server.errors import (
     expired_api_key,
     invalid_api_key,
     missing_api_key,
+    missing_parameter,
     missing_permission,
     rate_limited,
     resource_missing,
@@ -36,9 +37,9 @@ from stripe_kpi.simulator.server.errors import (
     unrecognized_url,
 )
 from stripe_kpi.simulator.server.expand import Resolver, expand_list, expand_object
-from stripe_kpi.simulator.server.filters import SPECS, Params, as_list
+from stripe_kpi.simulator.server.filters import SPECS, Params, as_list, text
 from stripe_kpi.simulator.server.http import HTTPReply
-from stripe_kpi.simulator.server.lists import AccountIndex, render
+from stripe_kpi.simulator.server.lists import AccountIndex, render, shown_item
 from stripe_kpi.simulator.server.params import (
     PageRequest,
     parse_list_request,
@@ -247,10 +248,13 @@ class StripeAPI:
         parts = [unquote(part) for part in path.strip("/").split("/")]
         if parts[0] != "v1" or len(parts) < 2:
             raise unrecognized_url("GET", path)
-        resolve = self._resolver(index, key)
+        resolve = _IndexResolver(self, index, key)
         if parts[1:] == ["account"]:
             self._require(index, key, "account")
             return _retrieve_one("account", index.data.account, params, resolve)
+        if parts[1:] == ["subscription_items"]:
+            self._require(index, key, "subscriptions")  # items are read as Subscriptions (guessed)
+            return _subscription_items(index, path, params, resolve)
         kind = parts[1]
         if kind not in SPECS or len(parts) > 4:
             raise unrecognized_url("GET", path)
@@ -267,23 +271,59 @@ class StripeAPI:
             return _retrieve_one(kind, obj, params, resolve)
         if kind != "invoices" or parts[3] != "lines":
             raise unrecognized_url("GET", path)
-        page = PageRequest()
-        pop_page_params(params, page)
-        for name in params:
-            raise unknown_parameter(name)
-        lines, has_more = index.lines_page(obj, page)
-        return _list_body(path, expand_list(lines, page.expand, resolve), has_more)
+        page = _page_request(params)
+        lines = obj.get("lines", {}).get("data", [])
+        found, has_more = index.sublist_page(obj["id"], lines, page, "line_item")
+        return _list_body(path, expand_list(found, page.expand, resolve), has_more)
 
-    def _resolver(self, index: AccountIndex, key: str) -> Resolver:
-        def resolve(object_id: str, path: str) -> StripeDict | None:
-            found = index.by_id.get(object_id)
-            if found is None:
-                return None
-            kind, obj = found
-            self._require(index, key, kind)  # expanding needs read access to what it shows
-            return render(kind, obj)
 
-        return resolve
+class _IndexResolver:
+    """Expansion's view of one account snapshot for one key (see ``expand.Resolver``)."""
+
+    def __init__(self, api: StripeAPI, index: AccountIndex, key: str) -> None:
+        self._api, self._index, self._key = api, index, key
+
+    def __call__(self, object_id: str, path: str) -> StripeDict | None:
+        found = self._index.by_id.get(object_id)
+        if found is None:
+            return None
+        kind, obj = found
+        self._api._require(self._index, self._key, kind)  # expanding needs read access to it
+        return render(kind, obj)
+
+    def stored(self, object_id: str) -> StripeDict | None:
+        found = self._index.by_id.get(object_id)
+        return None if found is None else found[1]
+
+
+def _page_request(params: Params) -> PageRequest:
+    """A sub-list's parameters: paging and ``expand`` only."""
+    page = PageRequest()
+    pop_page_params(params, page)
+    for name in params:
+        raise unknown_parameter(name)
+    return page
+
+
+def _subscription_items(
+    index: AccountIndex, path: str, params: Params, resolve: Resolver
+) -> StripeDict:
+    """``GET /v1/subscription_items?subscription=sub_…``: the items past the 10 a subscription
+    embeds. "subscription (string, required): The ID of the subscription whose items will be
+    retrieved"; paged like any list (https://docs.stripe.com/api/subscription_items/list). The
+    items keep the subscription's order, as its embedded list shows them."""
+    params = dict(params)
+    if "subscription" not in params:
+        raise missing_parameter("subscription")
+    sub_id = text("subscription", params.pop("subscription"))
+    sub = index.get("subscriptions", sub_id)
+    if sub is None:
+        raise resource_missing("subscription", sub_id, param="subscription")
+    page = _page_request(params)
+    items = sub.get("items", {}).get("data", [])
+    found, has_more = index.sublist_page(sub_id, items, page, "subscription_item")
+    shown = [shown_item(item) for item in found]
+    return _list_body(path, expand_list(shown, page.expand, resolve), has_more)
 
 
 def _retrieve_one(kind: str, obj: StripeDict, params: Params, resolve: Resolver) -> StripeDict:

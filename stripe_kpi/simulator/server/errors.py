@@ -135,6 +135,19 @@ def cannot_expand(path: str, hint: str | None = None) -> StripeHTTPError:
     return invalid_request(message, param="expand")
 
 
+def expansion_too_deep(path: str) -> StripeHTTPError:
+    """Past Stripe's four levels. The sentence is quoted in public reports (stripe-java#2011;
+    a list's ``data.items.data.price.product`` fails with it); the ``Property:`` tail is guessed."""
+    return invalid_request(
+        f"You cannot expand more than 4 levels of a property. Property: {path}", param="expand"
+    )
+
+
+def missing_parameter(name: str) -> StripeHTTPError:
+    """A required parameter left out, such as ``subscription`` on ``/v1/subscription_items``."""
+    return invalid_request(f"Missing required param: {name}.", param=name, code="parameter_missing")
+
+
 def rate_limited(reason: str) -> StripeHTTPError:
     """429 ``rate_limit``; no ``Stripe-Should-Retry``.
 

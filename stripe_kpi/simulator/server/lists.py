@@ -23,11 +23,14 @@ from typing import Any
 
 from stripe_kpi.simulator.data import StripeData, StripeDict
 from stripe_kpi.simulator.server.errors import resource_missing
+from stripe_kpi.simulator.server.expand import withhold
 from stripe_kpi.simulator.server.filters import SPECS, Predicate
 from stripe_kpi.simulator.server.params import ListRequest, PageRequest
 
 #: A retrieved or listed invoice embeds "the first handful" of its lines: ten, in practice.
 EMBEDDED_LINES = 10
+#: A subscription embeds its first 10 items likewise; ``/v1/subscription_items`` has the rest.
+EMBEDDED_ITEMS = 10
 
 
 #: ``(created, position in StripeData)``: the sort key; -1 sorts before any position.
@@ -86,7 +89,7 @@ class AccountIndex:
             oid: (kind, obj) for kind, objs in data.objects.items() for oid, obj in objs.items()
         }
         self._groups: dict[tuple[str, str], dict[Any, SortedView]] = {}
-        self._line_positions: dict[str, dict[str, int]] = {}
+        self._sublist_positions: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def get(self, kind: str, object_id: str) -> StripeDict | None:
@@ -144,42 +147,87 @@ class AccountIndex:
         picked = _collect(view.objs, range(hi - 1, lo - 1, -1), keep, want)
         return picked[: request.limit], len(picked) == want
 
-    def lines_page(self, invoice: StripeDict, request: PageRequest) -> tuple[list, bool]:
-        """Invoice lines keep the invoice's own order; cursors are line ids."""
-        lines = invoice.get("lines", {}).get("data", [])
-        positions = self._line_positions.get(invoice["id"])
+    def sublist_page(
+        self, owner: str, entries: list[StripeDict], request: PageRequest, object_name: str
+    ) -> tuple[list, bool]:
+        """A sub-list (an invoice's lines, a subscription's items) keeps its owner's order;
+        cursors are the entries' ids."""
+        positions = self._sublist_positions.get(owner)
         if positions is None:
-            positions = {line["id"]: i for i, line in enumerate(lines)}
+            positions = {entry["id"]: i for i, entry in enumerate(entries)}
             with self._lock:
-                self._line_positions[invoice["id"]] = positions
-        lo, hi = 0, len(lines)
+                self._sublist_positions[owner] = positions
+        lo, hi = 0, len(entries)
         for cursor, param in (
             (request.starting_after, "starting_after"),
             (request.ending_before, "ending_before"),
         ):
             if cursor is not None and cursor not in positions:
-                raise resource_missing("line_item", cursor, param=param)
+                raise resource_missing(object_name, cursor, param=param)
         if request.ending_before is not None:
             hi = positions[request.ending_before]
-            return lines[max(lo, hi - request.limit) : hi], hi - request.limit > lo
+            return entries[max(lo, hi - request.limit) : hi], hi - request.limit > lo
         if request.starting_after is not None:
             lo = positions[request.starting_after] + 1
-        return lines[lo : lo + request.limit], lo + request.limit < hi
+        return entries[lo : lo + request.limit], lo + request.limit < hi
+
+
+def _embedded(sublist: StripeDict, shown: list[StripeDict], total: int, url: str) -> StripeDict:
+    return {
+        **sublist,
+        "object": "list",
+        "data": shown,
+        "has_more": total > len(shown),
+        "total_count": total,
+        "url": url,
+    }
+
+
+def shown_item(item: StripeDict) -> StripeDict:
+    """A subscription item as the API shows it: its price and plan without includable fields."""
+    shown = {key: withhold(item[key]) for key in ("price", "plan") if key in item}
+    if all(value is item[key] for key, value in shown.items()):
+        return item
+    return {**item, **shown}
+
+
+#: The list an event's ``data.object`` would be served from, to show it as that list does.
+_LIST_OF = {"subscription": "subscriptions", "invoice": "invoices"}
 
 
 def render(kind: str, obj: StripeDict) -> StripeDict:
-    """What the API shows of a stored object: an invoice embeds only its first lines."""
-    if kind != "invoices" or "lines" not in obj:
-        return obj
-    lines = obj["lines"]
-    everything = lines.get("data", [])
-    shown = dict(obj)
-    shown["lines"] = {
-        **lines,
-        "object": "list",
-        "data": everything[:EMBEDDED_LINES],
-        "has_more": len(everything) > EMBEDDED_LINES,
-        "total_count": len(everything),
-        "url": f"/v1/invoices/{obj['id']}/lines",
-    }
-    return shown
+    """What the API shows of a stored object by default (stored objects are never changed).
+
+    An invoice embeds its first 10 lines and a subscription its first 10 items, with
+    ``has_more``, ``total_count`` and the ``url`` that pages the rest; prices and coupons,
+    listed or embedded, come without their includable fields (see ``expand``). An event shows
+    its ``data.object`` as that object's own endpoint does, unexpanded.
+    """
+    if kind == "events":
+        return _render_event(obj)
+    if kind == "invoices" and "lines" in obj:
+        everything = obj["lines"].get("data", [])
+        url = f"/v1/invoices/{obj['id']}/lines"
+        lines = _embedded(obj["lines"], everything[:EMBEDDED_LINES], len(everything), url)
+        return {**obj, "lines": lines}
+    if kind == "subscriptions" and "items" in obj:
+        everything = obj["items"].get("data", [])
+        shown = [shown_item(item) for item in everything[:EMBEDDED_ITEMS]]
+        url = f"/v1/subscription_items?subscription={obj['id']}"
+        return {**obj, "items": _embedded(obj["items"], shown, len(everything), url)}
+    return withhold(obj)
+
+
+def _render_event(event: StripeDict) -> StripeDict:
+    """The payload as its endpoint shows it; the items of ``previous_attributes`` (an updated
+    subscription's old items) without their prices' includable fields too."""
+    data = event.get("data") or {}
+    payload, previous = data.get("object"), data.get("previous_attributes")
+    if not isinstance(payload, dict):
+        return event
+    shown = dict(data, object=render(_LIST_OF.get(payload.get("object", ""), ""), payload))
+    if isinstance(previous, dict) and isinstance(previous.get("items"), dict):
+        items = previous["items"]
+        old = [shown_item(item) for item in items.get("data", [])]
+        shown["previous_attributes"] = {**previous, "items": {**items, "data": old}}
+    return {**event, "data": shown}
