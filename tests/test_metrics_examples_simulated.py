@@ -240,3 +240,36 @@ def test_example_20_setup_fee_excluded() -> None:
     assert account.invoices[sub["latest_invoice"]]["total"] == 53000  # $30 + the $500 fee
     computed = run(account, on(2026, 2, 15))
     assert moves(computed) == [(date(2026, 1, 1), "new", 3000)]
+
+
+def test_example_24_paused_collection_keeps_counting() -> None:
+    """Collection paused on 20 Jan (void): the 1 Feb and 1 Mar renewals are voided, the status
+    stays active. On 15 Mar Stripe no longer keeps the 20 Jan event (30 days), so the pause is
+    dated from the first voided renewal."""
+    account, _, sub = subscribed(3500, on(2026, 1, 1, 9))
+    account.pause_collection(sub, "void", at=on(2026, 1, 20, 12))
+    computed = run(account, on(2026, 3, 15))
+    assert [i["status"] for i in account.invoices.values()] == ["paid", "void", "void"]
+    assert account.subscriptions[sub["id"]]["status"] == "active"
+    assert mrr(computed, date(2026, 3, 15)) == 3500  # still 35.00
+    assert moves(computed) == [(date(2026, 1, 1), "new", 3500)]  # no movement
+    risk = computed.ledger.level
+    assert risk("mrr_at_risk", date(2026, 1, 31).toordinal()) == 0
+    assert risk("mrr_at_risk", date(2026, 2, 1).toordinal()) == 3500
+    assert risk("mrr_at_risk", date(2026, 3, 15).toordinal()) == 3500
+
+
+def test_paused_collection_dated_by_its_event_while_stripe_keeps_it() -> None:
+    """Within the 30 days of events, the pause is at risk from the event that set it; when
+    collection resumes (resumes_at), renewals are charged again and nothing is at risk."""
+    account, _, sub = subscribed(3500, on(2026, 1, 1, 9))
+    account.pause_collection(sub, "void", resumes_at=on(2026, 3, 10, 12), at=on(2026, 1, 20, 12))
+    computed = run(account, on(2026, 2, 10))
+    risk = computed.ledger.level
+    assert risk("mrr_at_risk", date(2026, 1, 19).toordinal()) == 0
+    assert risk("mrr_at_risk", date(2026, 1, 20).toordinal()) == 3500
+    later = run(account, on(2026, 4, 5))
+    assert [i["status"] for i in account.invoices.values()] == ["paid", "void", "void", "paid"]
+    assert later.ledger.level("mrr_at_risk", date(2026, 4, 5).toordinal()) == 0
+    assert mrr(later, date(2026, 4, 5)) == 3500
+    assert moves(later) == [(date(2026, 1, 1), "new", 3500)]

@@ -680,7 +680,12 @@ def test_every_generated_invoice_adds_up() -> None:
             assert invoice["status_transitions"]["paid_at"] >= invoice["created"]
         else:
             assert invoice["amount_paid"] == 0
-            assert invoice["attempt_count"] >= 1
+            paused = (
+                invoice["billing_reason"] == "subscription_cycle"
+                and invoice["auto_advance"] is False
+                and invoice["attempt_count"] == 0
+            )  # collection paused: never attempted
+            assert paused or invoice["attempt_count"] >= 1
     for sub in acct.subscriptions.values():
         if sub["status"] == "canceled":
             assert sub["ended_at"] is not None
@@ -691,3 +696,28 @@ def test_every_generated_invoice_adds_up() -> None:
             (i["current_period_start"], i["current_period_end"]) for i in sub["items"]["data"]
         }
         assert len(periods) == 1  # one billing period for all items
+
+
+@pytest.mark.parametrize(
+    ("behavior", "status"),
+    [("void", "void"), ("keep_as_draft", "draft"), ("mark_uncollectible", "uncollectible")],
+)
+def test_paused_collection_handles_renewals_as_its_behavior_says(
+    behavior: str, status: str
+) -> None:
+    """docs.stripe.com/billing/subscriptions/pause-payment: the subscription stays active and
+    its invoices keep being generated, but nothing is collected."""
+    acct = BillingAccount(on(2026, 1, 1))
+    customer = acct.create_customer("Ada", "ada@example.com", on(2026, 1, 1))
+    price = acct.create_price(3500, "month", at=on(2026, 1, 1))
+    sub = acct.subscribe(customer, [(price, 1)], on(2026, 1, 1, 9))
+    acct.pause_collection(sub, behavior, resumes_at=on(2026, 3, 15), at=on(2026, 1, 20))  # type: ignore[arg-type]
+    assert sub["pause_collection"] == {"behavior": behavior, "resumes_at": to_unix(on(2026, 3, 15))}
+    acct.advance(on(2026, 4, 2))
+    renewals = [i for i in acct.invoices.values() if i["billing_reason"] == "subscription_cycle"]
+    assert [i["status"] for i in renewals] == [status, status, "paid"]  # 1 Feb, 1 Mar, 1 Apr
+    assert all(i["amount_paid"] == 0 and i["attempt_count"] == 0 for i in renewals[:2])
+    assert sub["status"] == "active"
+    assert sub["pause_collection"] is None  # resumed on 15 Mar by itself
+    types = [e["type"] for e in acct.log.events if e["data"]["object"]["id"] == sub["id"]]
+    assert types.count("customer.subscription.updated") >= 2  # paused, resumed (and renewals)

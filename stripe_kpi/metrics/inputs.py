@@ -436,4 +436,5 @@ def snapshot_from_event(row: Row) -> SubscriptionSnapshot | None:
         cancel_at=obj.get("cancel_at"),
         canceled_at=obj.get("canceled_at"),
         collection_paused=bool(obj["pause_collection"]) if "pause_collection" in obj else None,
+        collection_pause_changed="pause_collection" in previous,
     )

@@ -227,8 +227,10 @@ class SubscriptionSnapshot:
     cancel_at_period_end: bool = False
     cancel_at: int | None = None
     canceled_at: int | None = None
-    #: Whether collection was paused at that instant (None: the payload did not say).
+    #: Whether collection was paused at that instant (None: the payload did not say), and
+    #: whether this event is the one that paused or resumed it (``previous_attributes``).
     collection_paused: bool | None = None
+    collection_pause_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

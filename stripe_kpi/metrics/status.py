@@ -228,26 +228,32 @@ def paused_collection(
 
     A paused subscription keeps its status and keeps counting (METRICS.md §1: Stripe's analytics
     and ChartMogul keep it too); only its MRR is at risk. Stripe records the pause on the
-    subscription as it is now, not when it began, so the start is read as: when a kept event
-    first showed it (of the latest run of paused snapshots); else the first renewal of the
-    latest run of invoices Stripe handled as the pause says (voided, marked uncollectible or left
-    as a draft); else the subscription's start (paused at an unknown time, as a cancellation
+    subscription as it is now, not when it began, so the start is read as: the kept event that
+    paused it (its ``previous_attributes`` name ``pause_collection``); else the first renewal of
+    the latest run of renewals Stripe handled as the pause says (voided, marked uncollectible or
+    left a draft) after the last event that showed collection running; else that event, or the
+    subscription's start when there is none (paused at an unknown time, as a cancellation
     requested at an unknown time is dated). It lasts until ``resumes_at`` (None: until resumed).
     """
     behavior = sub.pause_collection_behavior
     if behavior is None or sub.ended_at is not None:
         return None
-    until = sub.pause_collection_resumes_at
-    since = None
+    since: int | None = None
+    running: int | None = None  # the last kept instant collection was known to run
     for snapshot in sorted(snapshots, key=lambda s: (s.created, s.event_id)):
         if snapshot.collection_paused is False:
-            since = None
-        elif snapshot.collection_paused and since is None:
+            since, running = None, snapshot.created
+        elif snapshot.collection_paused and snapshot.collection_pause_changed and since is None:
             since = snapshot.created
     if since is None:
         handled = _PAUSED_INVOICE.get(behavior)
         renewals = sorted(
-            (i for i in invoices if i.billing_reason == "subscription_cycle"),
+            (
+                i
+                for i in invoices
+                if i.billing_reason == "subscription_cycle"
+                and (running is None or i.created > running)
+            ),
             key=lambda i: (i.created, i.id),
         )
         for invoice in renewals:  # the first of the trailing run of handled renewals
@@ -256,7 +262,8 @@ def paused_collection(
             elif since is None:
                 since = invoice.created
     if since is None:
-        since = sub.start_date
+        since = running if running is not None else sub.start_date
+    until = sub.pause_collection_resumes_at
     if until is not None and until <= since:
         return None
     return since, until

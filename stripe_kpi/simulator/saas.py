@@ -6,7 +6,8 @@ tax rates) and customers whose subscriptions live real lives: trials that conver
 upgrades and downgrades, seat changes, interval switches, cancellations with feedback,
 failed payments and dunning, a dispute, reactivations, second subscriptions, one-off charges,
 a few customers paying in EUR or GBP, and a few add-on packs (``addon_packs``: 12–16 items,
-seats on graduated or volume tiers, a coupon limited to the add-ons).
+seats on graduated or volume tiers, a coupon limited to the add-ons), and a few grace periods
+(``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -30,6 +31,7 @@ from stripe_kpi.simulator.addon_packs import (
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
 from stripe_kpi.simulator.events import RETENTION, no_cycle_collector
+from stripe_kpi.simulator.grace_periods import plan_pause, run_pause
 
 StripeDict = dict[str, Any]
 
@@ -121,6 +123,9 @@ def _generate(
         if signup.args["currency"] == "usd":  # a stream of its own: the rest is drawn as before
             pack = plan_pack(random.Random(f"{seed}:{index}:pack"), signup.at, t1)
             steps.extend(_Step(at, index, 10_000 + n, k, a) for n, (at, k, a) in enumerate(pack))
+        pause = plan_pause(random.Random(f"{seed}:{index}:pause"), signup.at, t1)
+        if pause is not None:  # a stream of its own too
+            steps.append(_Step(pause[0], index, 20_000, "pause", pause[1]))
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -353,6 +358,8 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
         if invoice is not None and invoice["id"] in acct.charges:
             acct.dispute(invoice, at)
             dispute_left[0] -= 1
+    elif kind == "pause":
+        run_pause(acct, sub, at, args)
     elif kind == "add_metered" and nickname == "pro_m" and sub["status"] == "active":
         acct.add_item(sub, c.prices["api_m"], None, at)
     elif kind == "usage":

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
-from stripe_kpi.simulator.billing.changes import Changes
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
 from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
+from stripe_kpi.simulator.billing.pauses import Pauses
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
@@ -32,7 +32,7 @@ Ref = StripeDict | str
 Tier = tuple[int | None, int | None, int | None]  # (up_to, unit_amount, flat_amount)
 
 
-class BillingAccount(Changes):
+class BillingAccount(Pauses):
     """One Stripe account in one currency (customers may use others), driven by a script."""
 
     def __init__(

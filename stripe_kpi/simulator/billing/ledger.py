@@ -46,7 +46,16 @@ StripeDict = dict[str, Any]
 MAX_ITEMS = 20
 
 #: Order of queued actions that fall on the same second.
-_RANK = {"discount_end": 0, "period_end": 1, "finalize": 2, "retry": 3, "collect": 3, "notice": 4}
+#: Same-instant order: collection resumes before the renewal it lets be charged.
+_RANK = {
+    "discount_end": 0,
+    "collection_resumes": 0,
+    "period_end": 1,
+    "finalize": 2,
+    "retry": 3,
+    "collect": 3,
+    "notice": 4,
+}
 
 
 @dataclass

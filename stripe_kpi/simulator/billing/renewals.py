@@ -66,7 +66,8 @@ class Renewals(Payments):
                 lines.append(self.usage_line(invoice_id, st, item, *finished))
             else:
                 lines.append(self.period_line(invoice_id, st, item, start, end, trial=False))
-        self.issue_invoice(
+        paused = sub["pause_collection"]
+        invoice = self.issue_invoice(
             invoice_id,
             sub["customer"],
             st,
@@ -74,10 +75,39 @@ class Renewals(Payments):
             billing_reason="subscription_cycle",
             lines=lines,
             period=finished,
-            finalize="never" if sub["status"] == "unpaid" else "later",
+            finalize="never" if sub["status"] == "unpaid" or paused else "later",
             currency=sub["currency"],
         )
+        if paused is not None:
+            self.paused_renewal(invoice, paused["behavior"], at)
         self.emit("customer.subscription.updated", sub, at, before)
+
+    def paused_renewal(self, invoice: StripeDict, behavior: str, at: int) -> None:
+        """A renewal while collection is paused: left a draft, voided at once, or finalized and
+        marked uncollectible; never charged (see ``pauses``)."""
+        if behavior == "keep_as_draft":
+            return
+        before = self.log.before(invoice, at)
+        customer = self.customers[invoice["customer"]]
+        sequence = customer["next_invoice_sequence"]
+        customer["next_invoice_sequence"] = sequence + 1
+        invoice["number"] = f"{customer['invoice_prefix']}-{sequence:04d}"
+        invoice["status_transitions"]["finalized_at"] = invoice["effective_at"] = at
+        invoice["automatically_finalizes_at"] = invoice["next_payment_attempt"] = None
+        invoice["auto_advance"] = False
+        # The customer's balance is not applied to an invoice that will not be collected.
+        invoice["starting_balance"] = 0
+        invoice["amount_due"] = max(invoice["total"], 0)
+        invoice["ending_balance"] = min(invoice["total"], 0)
+        invoice["amount_remaining"] = 0 if behavior == "void" else invoice["amount_due"]
+        if behavior == "void":
+            invoice["status"] = "void"
+            invoice["status_transitions"]["voided_at"] = at
+            self.emit(("invoice.voided", "invoice.updated"), invoice, at, before)
+        else:
+            invoice["status"] = "uncollectible"
+            invoice["status_transitions"]["marked_uncollectible_at"] = at
+            self.emit(("invoice.marked_uncollectible", "invoice.updated"), invoice, at, before)
 
     def _final_usage_invoice(self, st: SubState, at: int) -> None:
         metered = [i for i in st.items if st.usage.get(i["id"])]
