@@ -1,9 +1,10 @@
 """The incremental pass: the Events API from our cursor, oldest first.
 
 The cursor is the newest event when a backfill started (taken *before* it, so changes made during
-the backfill are replayed after it), then the newest event applied. Objects an event touches are
-re-fetched at the pinned API version (events carry the account's default version and truncate
-lists), once per object per page of events; each page commits with the cursor it leads to.
+the backfill are replayed after it), then the newest event applied. Each page of events commits
+with the cursor it leads to. For every object the page touched, the newest event about it says
+its state: that event's own payload when it can be trusted as it is (:func:`usable_payload`),
+else the object re-fetched at the pinned API version, once per object per page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 
 from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupted
 from stripe_kpi.store.engine import session_scope, upsert_rows
-from stripe_kpi.stripe_api import StripeApi
+from stripe_kpi.stripe_api import API_VERSION, StripeApi
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.lists import LISTS, Progress, retrieve_params, rows_for_objects
 from stripe_kpi.sync.state import EVENTS_KEY, write_state
@@ -59,6 +60,41 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
     if kind and obj.get("id"):
         return [(kind, obj["id"])]
     return []
+
+
+#: Objects whose event payload is the whole object at the pinned version. Prices and coupons are
+#: not: a payload never carries their includable fields (``tiers``, ``currency_options``,
+#: ``applies_to``), which only a request that expands them gets (docs.stripe.com/expand).
+_WHOLE_IN_EVENTS = frozenset({"customer", "product", "tax_rate", "subscription", "invoice"})
+
+
+#: Lists whose objects Stripe deletes for good (a subscription's ``.deleted`` event is its end: the
+#: object stays, canceled).
+_DELETABLE = frozenset({"customers", "products", "prices", "coupons", "tax_rates"})
+
+
+def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, Any] | None:
+    """The event's ``data.object`` when it is ``target`` as a retrieve would return it, else None.
+
+    Stripe renders an event's object at the API version of the account when the event happened
+    (the event's ``api_version``; docs.stripe.com/upgrades#how-can-i-upgrade-my-api: "events …
+    are generated using the account's default API version"), so a payload at another version
+    is in another shape and is re-fetched. At the pinned version it is the object itself, except
+    what a retrieve would expand: a subscription's or invoice's ``discounts`` come as ids there
+    (the sync needs the Discount objects, which carry their start and end), and the includable
+    fields of prices and coupons are never in it. Sub-lists cut at 10 are paged either way.
+    """
+    obj = (event.get("data") or {}).get("object") or {}
+    if event.get("api_version") != API_VERSION or obj.get("id") != target[1]:
+        return None
+    kind = obj.get("object")
+    if kind not in _WHOLE_IN_EVENTS or LISTS.get(target[0], ("",))[0] != f"/v1/{kind}s":
+        return None
+    if kind in ("subscription", "invoice") and any(
+        isinstance(d, str) for d in obj.get("discounts") or ()
+    ):
+        return None
+    return obj
 
 
 def _retrieve(client: StripeApi, kind: str, object_id: str) -> dict[str, Any] | None:
@@ -181,8 +217,18 @@ def _rows_for_events(
         for target in refetch_targets(event):
             latest[target] = event
     deleted: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max(1, min(concurrency, len(latest) or 1))) as pool:
-        fetched = dict(zip(latest, pool.map(lambda t: _retrieve(client, *t), latest), strict=True))
+    fetched: dict[tuple[str, str], dict[str, Any] | None] = {}
+    stale = []
+    for target, event in latest.items():
+        payload = usable_payload(event, target)
+        if payload is not None and event["type"].endswith(".deleted") and target[0] in _DELETABLE:
+            fetched[target] = None  # gone: recorded from the payload below
+        elif payload is not None:
+            fetched[target] = payload
+        else:
+            stale.append(target)
+    with ThreadPoolExecutor(max(1, min(concurrency, len(stale) or 1))) as pool:
+        fetched.update(zip(stale, pool.map(lambda t: _retrieve(client, *t), stale), strict=True))
     objects = []
     for target, obj in fetched.items():
         if obj is not None and not obj.get("deleted"):

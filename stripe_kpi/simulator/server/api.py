@@ -46,6 +46,7 @@ from stripe_kpi.simulator.server.params import (
     parse_query,
     pop_page_params,
 )
+from stripe_kpi.simulator.server.versions import event_at_version
 
 #: The one API version the simulator speaks: the installed ``stripe`` package's.
 API_VERSION: str = stripe.api_version
@@ -109,6 +110,8 @@ class Knobs:
     rate_limit_fraction: float = 0.0
     fault_rate: float = 0.0
     malformed_rate: float = 0.0
+    #: The account's default API version, at which events are rendered (None: the pinned one).
+    account_api_version: str | None = None
 
 
 @dataclass
@@ -251,7 +254,7 @@ class StripeAPI:
         resolve = _IndexResolver(self, index, key)
         if parts[1:] == ["account"]:
             self._require(index, key, "account")
-            return _retrieve_one("account", index.data.account, params, resolve)
+            return _retrieve_one("account", render("account", index.data.account), params, resolve)
         if parts[1:] == ["subscription_items"]:
             self._require(index, key, "subscriptions")  # items are read as Subscriptions (guessed)
             return _subscription_items(index, path, params, resolve)
@@ -262,19 +265,25 @@ class StripeAPI:
         if len(parts) == 2:
             request = parse_list_request(kind, params)
             items, has_more = index.page(kind, request)
-            shown = [render(kind, obj) for obj in items]
+            shown = [self._render(kind, obj) for obj in items]
             return _list_body(path, expand_list(shown, request.expand, resolve), has_more)
         obj = index.get(kind, parts[2])
         if obj is None:
             raise resource_missing(SPECS[kind].object_name, parts[2])
         if len(parts) == 3:
-            return _retrieve_one(kind, obj, params, resolve)
+            return _retrieve_one(kind, self._render(kind, obj), params, resolve)
         if kind != "invoices" or parts[3] != "lines":
             raise unrecognized_url("GET", path)
         page = _page_request(params)
         lines = obj.get("lines", {}).get("data", [])
         found, has_more = index.sublist_page(obj["id"], lines, page, "line_item")
         return _list_body(path, expand_list(found, page.expand, resolve), has_more)
+
+    def _render(self, kind: str, obj: StripeDict) -> StripeDict:
+        shown = render(kind, obj)
+        if kind == "events":
+            return event_at_version(shown, self.knobs.account_api_version, API_VERSION)
+        return shown
 
 
 class _IndexResolver:
@@ -326,11 +335,12 @@ def _subscription_items(
     return _list_body(path, expand_list(shown, page.expand, resolve), has_more)
 
 
-def _retrieve_one(kind: str, obj: StripeDict, params: Params, resolve: Resolver) -> StripeDict:
+def _retrieve_one(kind: str, shown: StripeDict, params: Params, resolve: Resolver) -> StripeDict:
+    """One object as the API shows it (``shown``, rendered), expanded as asked."""
     paths = as_list("expand", params.pop("expand", []))
     for name in params:
         raise unknown_parameter(name)
-    return expand_object(render(kind, obj), paths, resolve)
+    return expand_object(shown, paths, resolve)
 
 
 def _list_body(url: str, data: list[StripeDict], has_more: bool) -> StripeDict:
