@@ -415,3 +415,10 @@ def test_the_summary_weighs_each_subscription_by_its_larger_figure() -> None:
     assert document["subscriptions"][0]["difference"] == -75.0
     assert not result.reconciles
     assert date.fromisoformat(document["as_of"][:10]) == date(2026, 3, 5)
+
+
+def test_an_account_with_nothing_billed_has_nothing_to_check() -> None:
+    result = Reconciliation.of([], currency="usd", as_of=at(2026, 3, 5))
+    assert result.summary() == "no subscription is billed now: nothing to check"
+    assert result.reconciles
+    assert result.document()["summary"]["share_reconciled"] is None

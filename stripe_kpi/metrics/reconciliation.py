@@ -67,6 +67,8 @@ class Reconciliation:
     def summary(self) -> str:
         """One line: what reconciles, what disagrees, what could not be compared."""
         checked = len(self.checks)
+        if not checked:
+            return "no subscription is billed now: nothing to check"
         good = len(self.having("reconciles"))
         bad = self.disagreeing
         odd = len(self.having("not_comparable"))
