@@ -227,6 +227,27 @@ def test_a_metered_item_compares_its_last_finished_usage_period() -> None:
     assert figures(check(account, at(2026, 3, 10))[sub]) == ("reconciles", 11134, 11134, None)
 
 
+def test_usage_billed_on_its_own_after_the_renewal_does_not_hide_the_renewal() -> None:
+    """A metered add-on removed on 10 Mar has its usage since 1 Mar (3.00) billed at once: that
+    invoice's line starts on 1 Mar like the renewal's, but states no licensed item; the renewal
+    (99.00) is the latest invoice that says what Stripe bills."""
+    account = Account()
+    start = ts(2026, 3, 1)
+    plan = account.price(9900)
+    usage = account.price(5, usage_type="metered")
+    sub = account.subscription(account.customer(start), start)
+    licensed = account.item(sub, plan, created=start, period=(start, ts(2026, 4, 1)))
+    renewal = account.invoice(sub, start, billing_reason="subscription_create")
+    account.line(renewal, amount=9900, period=(start, ts(2026, 4, 1)), item=licensed, price=plan)
+    final = account.invoice(sub, ts(2026, 3, 10), billing_reason="subscription_update")
+    account.line(final, amount=300, period=(start, ts(2026, 3, 10)), item="si_removed",
+                 price=usage, quantity=60)  # fmt: skip
+    account.update_subscription(sub, latest_invoice_id=final)
+    result = check(account, at(2026, 3, 12))[sub]
+    assert result.invoice_id == renewal
+    assert figures(result)[2] == 9900
+
+
 def test_past_due_with_its_latest_invoice_open_reconciles() -> None:
     account = Account()
     start = ts(2026, 1, 1)

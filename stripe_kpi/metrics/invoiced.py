@@ -9,7 +9,8 @@ directly, so that the two can be compared (:mod:`.reconcile`).
   ``proration`` false), void ones excepted (a void invoice bills nothing: the renewals Stripe
   voids while collection is paused, one the merchant forgave). Drafts, open and uncollectible
   invoices count: their lines state what Stripe bills (a ``past_due`` subscription's latest
-  invoice is open). Latest: the one whose lines start last, then the last created. One-off
+  invoice is open). Latest: the one whose licensed lines start last (a metered line bills the
+  period before), then one with licensed lines over usage alone, then the last created. One-off
   invoice items are not MRR and never read.
 - **Each line** (licensed or metered): its ``amount`` less its ``discount_amounts``, except
   the discounts MRR does not count at ``as_of`` — a ``once`` coupon (a one-time reduction), a
@@ -155,12 +156,14 @@ def invoiced(
     if not by_invoice:
         return None
 
-    def begins(invoice_id: str) -> int:
+    def latest(invoice_id: str) -> tuple[int, bool, int, str]:
+        """Lines that start last; at a tie, licensed lines before usage alone, then created."""
         licensed, any_line = starts[invoice_id]
-        return licensed if licensed >= 0 else any_line
+        begins = licensed if licensed >= 0 else any_line
+        return begins, licensed >= 0, invoices[invoice_id].created, invoice_id
 
-    latest_id = max(by_invoice, key=lambda i: (begins(i), invoices[i].created, i))
-    start = begins(latest_id)
+    latest_id = max(by_invoice, key=latest)
+    start = latest(latest_id)[0]
     rates = {i.id: i.tax_rate_ids or sub.default_tax_rate_ids for i in items}
     readings = [
         _read(line, history, until)
