@@ -190,3 +190,22 @@ def test_check_on_an_empty_database_says_what_to_do(
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: the database holds no Stripe data yet")
+
+
+def test_the_text_lists_every_disagreement_and_the_first_not_comparable() -> None:
+    from stripe_kpi.cli.render import NOT_COMPARABLE_SHOWN, check_lines
+
+    def row(n: int, outcome: str) -> dict:
+        return {"subscription_id": f"sub_{n:03d}", "customer_id": f"cus_{n:03d}",
+                "outcome": outcome, "currency": "usd", "metrics_mrr": 10.0,
+                "invoiced_mrr": 12.5, "invoice_id": f"in_{n:03d}", "why": "unknown",
+                "explanation": "why", "detail": None}  # fmt: skip
+
+    rows = [row(n, "disagrees") for n in range(30)]
+    rows += [row(n, "not_comparable") for n in range(100, 125)]
+    shown = check_lines({"subscriptions": rows})
+    text_lines = [s for s in shown if isinstance(s, str)]
+    assert sum(1 for s in text_lines if s.startswith("  sub_0")) == 30  # every disagreement
+    assert sum(1 for s in text_lines if s.startswith("  sub_1")) == NOT_COMPARABLE_SHOWN == 20
+    assert text_lines[-1] == "  … and 5 more (all of them: --json)"
+    assert "  sub_000 (customer cus_000, invoice in_000): why" in text_lines

@@ -212,7 +212,8 @@ def check(
     from stripe_kpi.cli.render import check_lines
     from stripe_kpi.services import check_account
 
-    document = check_account(settings(), _now()).document()
+    with out.status("checking every subscription against its latest invoice…"):
+        document = check_account(settings(), _now()).document()
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     else:

@@ -123,10 +123,15 @@ def movements_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
     return table
 
 
+#: Subscriptions not comparable listed one per line in `check`'s text (every disagreement is).
+NOT_COMPARABLE_SHOWN = 20
+
+
 def check_lines(document: dict[str, Any]) -> list[Table | str]:
     """`stripe-kpi check`: a table of the subscriptions that disagree, then one line each (ids,
-    the likely cause, the facts), then one line per subscription not comparable. Ids are never
-    cut, so the lines carry them whole; everything is Stripe ids and our own sentences."""
+    the likely cause, the facts), then one line per subscription not comparable (the first
+    :data:`NOT_COMPARABLE_SHOWN`). Ids are never cut, so the lines carry them whole; everything
+    is Stripe ids and our own sentences."""
     shown: list[Table | str] = []
     rows = document["subscriptions"]
     disagree = [r for r in rows if r["outcome"] == "disagrees"]
@@ -148,8 +153,10 @@ def check_lines(document: dict[str, Any]) -> list[Table | str]:
         shown.extend(_check_line(r) for r in disagree)
     odd = [r for r in rows if r["outcome"] == "not_comparable"]
     if odd:
-        shown.append(f"not comparable ({len(odd)}):")
-        shown.extend(_check_line(r) for r in odd)
+        shown.append(f"not comparable ({len(odd):,}):")
+        shown.extend(_check_line(r) for r in odd[:NOT_COMPARABLE_SHOWN])
+        if len(odd) > NOT_COMPARABLE_SHOWN:
+            shown.append(f"  … and {len(odd) - NOT_COMPARABLE_SHOWN:,} more (all of them: --json)")
     return shown
 
 
