@@ -7,7 +7,10 @@ Each opens the database it needs and closes it before returning.
 - :func:`sync_and_derive` — one sync, then the derived tables brought up to date;
 - :func:`metrics_document` — the ``--json`` document of METRICS.md §5 for a period;
 - :func:`movements_for` — each customer's movements in a period, with names and feedback;
-- :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery.
+- :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
+- :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
+  (:func:`check_database` and :func:`count_disagreements` on an engine already open, as after a
+  sync).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError
 from stripe_kpi.metrics import Computed, metrics_json
 from stripe_kpi.metrics.kpis import Granularity
+from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.progress import Advance
 from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
 from stripe_kpi.report.deliver import (
@@ -37,7 +41,7 @@ from stripe_kpi.report.deliver import (
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.store.engine import open_database
-from stripe_kpi.store.partition import compute_account
+from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.store.tables import recompute_derived_tables
 from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.stripe_api import client_from_settings
@@ -261,3 +265,32 @@ def report_sent(settings: Settings, report_date: str) -> bool:
         return already_sent(engine, report_date)
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------------------------
+
+
+def check_account(settings: Settings, now: datetime) -> Reconciliation:
+    """`stripe-kpi check`: every subscription Stripe bills at ``now``, its MRR as the metrics
+    give it against what its latest invoice bills (``metrics.reconcile``)."""
+    engine = open_database(settings.database_url)
+    try:
+        return check_database(engine, settings, now)
+    finally:
+        engine.dispose()
+
+
+def check_database(engine: Engine, settings: Settings, now: datetime) -> Reconciliation:
+    """:func:`check_account` on an engine the caller holds open (and disposes of)."""
+    as_of = now.astimezone(UTC)
+    checks = reconcile_account(engine, currency=settings.currency, as_of=as_of)
+    return Reconciliation.of(checks, currency=settings.currency, as_of=as_of)
+
+
+def count_disagreements(engine: Engine, settings: Settings, now: datetime) -> int:
+    """How many subscriptions disagree with their invoices at ``now``: what a sync's summary line
+    reports ("N subscriptions disagree with their invoices: run stripe-kpi check"). It runs the
+    whole check, on the engine the sync holds (``benchmarks/check_account.py`` times it)."""
+    return check_database(engine, settings, now).disagreeing

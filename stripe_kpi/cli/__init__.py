@@ -204,6 +204,28 @@ def movements(
 
 @app.command()
 @one_line_errors
+def check(
+    as_json: bool = typer.Option(False, "--json", help="The whole result, machine-readable."),
+) -> None:
+    """Reconcile each subscription's MRR with what Stripe bills for it (its latest invoice):
+    exit 0 when none disagree, 1 when some do."""
+    from stripe_kpi.cli.render import check_lines
+    from stripe_kpi.services import check_account
+
+    with out.status("checking every subscription against its latest invoice…"):
+        document = check_account(settings(), _now()).document()
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for shown in check_lines(document):
+            out.print(shown, highlight=False, markup=False)
+        out.print(document["summary"]["line"], highlight=False, markup=False)
+    if document["summary"]["disagreeing"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@one_line_errors
 def report(
     on: str = typer.Option(
         None, "--date", help="The day, YYYY-MM-DD (default: yesterday in STRIPE_KPI_TIMEZONE)."

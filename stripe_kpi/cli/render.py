@@ -1,4 +1,4 @@
-"""What the commands print: Rich tables on a terminal, CSV for spreadsheets,. Everything here
+"""What the commands print: Rich tables on a terminal, CSV for spreadsheets. Everything here
 formats values the services return; nothing computes.
 Money arrives in major units (the ``--json`` document's), so every form shows the same figures."""
 
@@ -121,3 +121,47 @@ def movements_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
             " — ".join(x for x in (r["feedback"], r["comment"]) if x),
         )
     return table
+
+
+#: Subscriptions not comparable listed one per line in `check`'s text (every disagreement is).
+NOT_COMPARABLE_SHOWN = 20
+
+
+def check_lines(document: dict[str, Any]) -> list[Table | str]:
+    """`stripe-kpi check`: a table of the subscriptions that disagree, then one line each (ids,
+    the likely cause, the facts), then one line per subscription not comparable (the first
+    :data:`NOT_COMPARABLE_SHOWN`). Ids are never cut, so the lines carry them whole; everything
+    is Stripe ids and our own sentences."""
+    shown: list[Table | str] = []
+    rows = document["subscriptions"]
+    disagree = [r for r in rows if r["outcome"] == "disagrees"]
+    if disagree:
+        table = Table(title="Subscriptions whose MRR disagrees with their latest invoice")
+        table.add_column("subscription", no_wrap=True)
+        table.add_column("metrics MRR", justify="right", no_wrap=True)
+        table.add_column("invoiced MRR", justify="right", no_wrap=True)
+        table.add_column("likely cause", overflow="fold")
+        for r in disagree:
+            ccy = r["currency"].upper()
+            table.add_row(
+                r["subscription_id"],
+                f"{_fmt(r['metrics_mrr'])} {ccy}",
+                f"{_fmt(r['invoiced_mrr'])} {ccy}",
+                r["why"],
+            )
+        shown.append(table)
+        shown.extend(_check_line(r) for r in disagree)
+    odd = [r for r in rows if r["outcome"] == "not_comparable"]
+    if odd:
+        shown.append(f"not comparable ({len(odd):,}):")
+        shown.extend(_check_line(r) for r in odd[:NOT_COMPARABLE_SHOWN])
+        if len(odd) > NOT_COMPARABLE_SHOWN:
+            shown.append(f"  … and {len(odd) - NOT_COMPARABLE_SHOWN:,} more (all of them: --json)")
+    return shown
+
+
+def _check_line(r: dict[str, Any]) -> str:
+    invoice = f", invoice {r['invoice_id']}" if r["invoice_id"] else ""
+    facts = f" ({r['detail']})" if r["detail"] else ""
+    where = f"customer {r['customer_id']}{invoice}"
+    return f"  {r['subscription_id']} ({where}): {r['explanation']}{facts}"

@@ -18,7 +18,12 @@ from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.catalog import Catalog, discount_terms
 from stripe_kpi.metrics.fx import Converter, RateFn
-from stripe_kpi.metrics.history import SubscriptionRecords, subscription_history
+from stripe_kpi.metrics.history import (
+    Component,
+    SubscriptionRecords,
+    components_as_of,
+    subscription_history,
+)
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
 from stripe_kpi.metrics.records import AccountHistory, InvoiceLine
@@ -134,6 +139,30 @@ def compute_customers(
             ]
             results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
     return results
+
+
+def subscription_components(
+    history: AccountHistory,
+    *,
+    currency: str,
+    as_of: datetime,
+    subscription_ids: Collection[str],
+) -> dict[str, tuple[Component, ...]]:
+    """Each subscription's MRR components at ``as_of``: the figure :func:`compute_customers`
+    counts for it then, per item, in its billing currency and not yet rounded
+    (:func:`~stripe_kpi.metrics.history.components_as_of`). ``history`` needs the records of these
+    subscriptions and the account-wide ones, as for :func:`compute_customers`."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be an aware datetime")
+    until = int(as_of.timestamp())
+    catalog = Catalog(history)
+    wanted = {s for s in subscription_ids if s in history.subscriptions}
+    with cycle_collector_paused():
+        index = _Index(history, wanted)
+        return {
+            sub_id: components_as_of(index.records(sub_id), catalog, currency.lower(), until)
+            for sub_id in sorted(wanted)
+        }
 
 
 def horizons(

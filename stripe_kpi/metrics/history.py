@@ -28,6 +28,7 @@ __all__ = [
     "Component",
     "SubscriptionHistory",
     "SubscriptionRecords",
+    "components_as_of",
     "components_at",
     "linked_discounts",
     "subscription_history",
@@ -162,15 +163,55 @@ def linked_discounts(
     return found
 
 
+class _Passes(NamedTuple):
+    """What both readers of a subscription's history start from."""
+
+    invoices: list[Invoice]
+    life: Lifecycle
+    versions: list[tuple[int, dict[str, ItemState]]]
+    linked: list[tuple[str | None, str]]
+
+
+def _passes(records: SubscriptionRecords, catalog: Catalog, reporting: str) -> _Passes:
+    sub = records.subscription
+    invoices = [i for i in records.invoices.values() if i.subscription_id in (None, sub.id)]
+    life = lifecycle(sub, records.snapshots, invoices)
+    versions, latest = item_versions(records, catalog, reporting)
+    return _Passes(invoices, life, versions, linked_discounts(records, catalog, latest))
+
+
+def components_as_of(
+    records: SubscriptionRecords, catalog: Catalog, reporting: str, until: int
+) -> tuple[Component, ...]:
+    """The components :func:`subscription_history` holds at ``until`` (its last step), computed
+    at that one instant: what a reader of one instant needs, without the steps before it.
+
+    The same value: every instant where the items, the status or a discount's window change is a
+    step's bound, so nothing that ``components_at`` reads changes between the last bound and
+    ``until``.
+    """
+    passes = _passes(records, catalog, reporting)
+    counting = False
+    for t, flag in passes.life.counts:
+        if t > until:
+            break
+        counting = flag
+    items: dict[str, ItemState] = {}
+    for t, version in passes.versions:
+        if t > until:
+            break
+        items = version
+    if not (counting and items):
+        return ()
+    return components_at(until, items, records.subscription, catalog, reporting, passes.linked)
+
+
 def subscription_history(
     records: SubscriptionRecords, catalog: Catalog, reporting: str, until: int
 ) -> SubscriptionHistory:
     """The subscription's MRR components at every instant they change, up to ``until``."""
     sub = records.subscription
-    invoices = [i for i in records.invoices.values() if i.subscription_id in (None, sub.id)]
-    life = lifecycle(sub, records.snapshots, invoices)
-    versions, latest = item_versions(records, catalog, reporting)
-    linked = linked_discounts(records, catalog, latest)
+    invoices, life, versions, linked = _passes(records, catalog, reporting)
     bounds = {t for t, _ in versions}
     bounds.update(t for t, _ in life.counts)
     seen: set[str] = set()

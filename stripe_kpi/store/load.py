@@ -9,7 +9,7 @@ JSON only where they need it; on SQLite the rows come straight from the driver's
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, true
@@ -24,18 +24,31 @@ _CHUNK = 20_000
 
 @dataclass(frozen=True, slots=True)
 class Customers:
-    """Which customers to load: the ``ids`` listed, or every id in ``[low, high)`` (None: open)."""
+    """Which customers to load: the ``ids`` listed, or every id in ``[low, high)`` (None: open);
+    with ``statuses``, only those with a subscription in one of these statuses."""
 
     ids: tuple[str, ...] | None = None
     low: str | None = None
     high: str | None = None
+    statuses: tuple[str, ...] | None = None
 
     def where(self, column: Any) -> Any:
         if self.ids is not None:
-            return column.in_(self.ids)
-        bounds = [column >= self.low] if self.low is not None else []
-        if self.high is not None:
-            bounds.append(column < self.high)
+            bounds = [column.in_(self.ids)]
+        else:
+            bounds = [column >= self.low] if self.low is not None else []
+            if self.high is not None:
+                bounds.append(column < self.high)
+        if self.statuses is not None:
+            subscription = table("subscription")
+            having = replace(self, statuses=None).where(subscription.c.customer_id)
+            bounds.append(
+                column.in_(
+                    select(subscription.c.customer_id).where(
+                        having, subscription.c.status.in_(self.statuses)
+                    )
+                )
+            )
         return and_(true(), *bounds)
 
 

@@ -3,7 +3,8 @@ for them, else one range after the other in this process.
 
 A large account is computed in worker processes, one range of customer ids each, so that both
 cores load and compute while memory stays bounded by the size of a range (at 100,000 customers
-and 1.4 million invoice lines: ``benchmarks/metrics_recompute.py``).
+and 1.4 million invoice lines: ``benchmarks/metrics_recompute.py``). ``stripe-kpi check`` runs
+the same way (:func:`reconcile_account`, ``benchmarks/check_account.py``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -24,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, CustomerResult, RateFn, compute_customers, horizons
 from stripe_kpi.metrics.bulk import cycle_collector_paused
+from stripe_kpi.metrics.reconcile import SubscriptionCheck, check_subscriptions
+from stripe_kpi.metrics.status import COUNTING
 from stripe_kpi.store.engine import make_engine, storage_message
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
@@ -116,11 +121,19 @@ def _compute_in_workers(
     as_of: datetime,
     rows: bool,
 ) -> list[Any]:
+    return _in_workers(engine, parts, workers, _compute_part, currency, tz, as_of, rows)
+
+
+def _in_workers(
+    engine: Engine, parts: list[Customers], workers: int, task: Callable[..., Any], *args: Any
+) -> list[Any]:
+    """``task(url, part, *args)`` for every part, in worker processes, in the order of the parts
+    (by customer id)."""
     url = engine.url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")  # never fork a process holding threads
     with ProcessPoolExecutor(min(len(parts), workers), mp_context=context) as pool:
-        tasks = [pool.submit(_compute_part, url, part, currency, tz, as_of, rows) for part in parts]
-        return [task.result() for task in tasks]  # in the order of the ranges: by customer id
+        tasks = [pool.submit(task, url, part, *args) for part in parts]
+        return [t.result() for t in tasks]
 
 
 def _workers(asked: int | None) -> int:
@@ -180,3 +193,90 @@ def compute_account(
         )
         results = {k: v for part_results, _ in parts for k, v in part_results.items()}
         return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
+
+
+# ---------------------------------------------------------------------------------------------
+# stripe-kpi check
+# ---------------------------------------------------------------------------------------------
+
+
+def reconcile_account(
+    engine: Engine,
+    *,
+    currency: str,
+    as_of: datetime,
+    rate: RateFn | None = None,
+    workers: int | None = None,
+) -> list[SubscriptionCheck]:
+    """Check every subscription Stripe bills at ``as_of`` against its invoices
+    (:func:`~stripe_kpi.metrics.reconcile.check_subscriptions`), loading only the customers who
+    have one; by ranges of customers, in workers, as :func:`compute_account` does. Sorted by
+    subscription id; raises InputError on a database without Stripe data."""
+    events_since = _events_since(engine)
+    with cycle_collector_paused():
+        parts = [replace(p, statuses=tuple(sorted(COUNTING))) for p in _parts(engine, workers)]
+        if parts and rate is None and _workers(workers) > 1 and not _in_memory(engine):
+            try:
+                found = _in_workers(
+                    engine, parts, _workers(workers), _check_part, currency, as_of, events_since
+                )
+                return _by_subscription(found)
+            except BrokenProcessPool:  # as in compute_all: this process can still do the work
+                log.warning("check_workers_failed", parts=len(parts))
+        rate = rate or process_rates()
+        with engine.connect() as connection:
+            found = [
+                _check(connection, part, currency, as_of, rate, events_since)
+                for part in parts or [Customers(statuses=tuple(sorted(COUNTING)))]
+            ]
+    return _by_subscription(found)
+
+
+def _by_subscription(parts: list[list[SubscriptionCheck]]) -> list[SubscriptionCheck]:
+    return sorted((check for part in parts for check in part), key=lambda c: c.subscription_id)
+
+
+def _events_since(engine: Engine) -> int | None:
+    """The earliest ``customer.subscription.*`` event the database holds: from then on, a change
+    to a subscription left one."""
+    event = table("event")
+    with engine.connect() as connection:
+        return connection.execute(
+            select(func.min(event.c.created)).where(event.c.type.like("customer.subscription.%"))
+        ).scalar()
+
+
+def _check(
+    connection: Connection,
+    customers: Customers,
+    currency: str,
+    as_of: datetime,
+    rate: RateFn,
+    events_since: int | None,
+) -> list[SubscriptionCheck]:
+    history = load(connection, customers)
+    whole = customers.low is None and customers.high is None
+    if whole and not history.subscriptions:
+        customer = table("customer")
+        if not connection.execute(select(func.count()).select_from(customer)).scalar():
+            raise InputError(
+                "the database holds no Stripe data yet: run `stripe-kpi sync` first "
+                "(or `stripe-kpi demo` to see the simulated account)"
+            )
+    return check_subscriptions(
+        history, currency=currency, as_of=as_of, rate=rate, events_since=events_since
+    )
+
+
+def _check_part(
+    url: str, customers: Customers, currency: str, as_of: datetime, events_since: int | None
+) -> list[SubscriptionCheck]:
+    """One worker task of :func:`reconcile_account` (with the default rates)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, cycle_collector_paused():
+            return _check(connection, customers, currency, as_of, process_rates(), events_since)
+    except SQLAlchemyError as exc:
+        raise StorageError(storage_message(url, exc)) from None
+    finally:
+        engine.dispose()

@@ -1,0 +1,140 @@
+"""`stripe-kpi check` on a large account: every subscription Stripe bills, against its invoices.
+
+    .venv/bin/python benchmarks/check_account.py --reuse /tmp/m.db     # a file metrics_recompute
+                                                                        # --keep wrote (100,000)
+    .venv/bin/python benchmarks/check_account.py --customers 5000      # generate a small one
+    .venv/bin/python benchmarks/check_account.py --database-url postgresql+psycopg://...
+
+The account is the one ``metrics_recompute.py`` writes (``_account_db.py``: three years of a
+simulated SaaS, straight into the database as the backfill would write it); generating 100,000
+customers takes twenty minutes, hence ``--reuse``. The check runs in a fresh process (imports
+excluded from the figure, printed apart), as ``stripe-kpi check`` would: load the customers who
+have a subscription Stripe bills, compute each one's MRR as the metrics do, read its latest
+invoice, compare. Target: < 30 s at 100,000 customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from sqlalchemy import select  # noqa: E402
+
+from stripe_kpi.store.engine import open_database, session_scope  # noqa: E402
+from stripe_kpi.store.models import SyncState  # noqa: E402
+
+META_KEY = "benchmark:account"  # as metrics_recompute.py writes it
+CURRENCY = "usd"
+
+
+def measure(url: str, as_of: datetime) -> dict[str, Any]:
+    from metrics_recompute import peak_memory
+
+    from stripe_kpi.metrics.reconciliation import Reconciliation
+    from stripe_kpi.store.partition import reconcile_account
+
+    engine = open_database(url)
+    with peak_memory() as memory:
+        t0 = time.monotonic()
+        checks = reconcile_account(engine, currency=CURRENCY, as_of=as_of)
+        result = Reconciliation.of(checks, currency=CURRENCY, as_of=as_of)
+        seconds = time.monotonic() - t0
+    engine.dispose()
+    return {
+        "seconds": seconds,
+        "checked": len(result.checks),
+        "outcomes": Counter(c.outcome for c in result.checks),
+        "why": Counter(c.why for c in result.checks if c.why),
+        "summary": result.summary(),
+        **memory,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--database-url", help="another database (default: SQLite in a temp dir)")
+    parser.add_argument("--reuse", type=Path, help="a file metrics_recompute.py --keep wrote")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, datetime.fromisoformat(args.as_of))))
+        return
+    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    tmp = tempfile.mkdtemp(prefix="check_account_")
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: str) -> None:
+    if args.reuse:
+        url = f"sqlite:///{args.reuse.resolve()}"
+    else:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'check.db'}"
+    engine = open_database(url)
+    with engine.connect() as connection:
+        meta = connection.execute(
+            select(SyncState.value).where(SyncState.key == META_KEY)
+        ).scalar_one_or_none()
+    if meta is None:
+        if args.reuse:
+            raise SystemExit(f"{args.reuse} holds no generated account: see metrics_recompute.py")
+        from _account_db import generate_into
+
+        start = datetime(2023, 1, 1, tzinfo=UTC)
+        end = start.replace(year=start.year + args.years)
+        print(f"generating {args.customers:,} customers, {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+        generate_into(
+            engine,
+            customers=args.customers,
+            chunk_size=args.chunk,
+            seed=args.seed,
+            start=start,
+            end=end,
+        )
+        meta = json.dumps({"customers": args.customers, "start": start.isoformat(),
+                           "end": end.isoformat()})  # fmt: skip
+        with session_scope(engine) as session:
+            session.merge(SyncState(key=META_KEY, value=meta, updated_at=0))
+    engine.dispose()
+    known = json.loads(meta)
+    as_of = datetime.fromisoformat(known["end"])
+    print(f"account: {known['customers']:,} customers, checked as of {as_of:%Y-%m-%d %H:%M} UTC")
+    t0 = time.monotonic()
+    command = [sys.executable, __file__, "--measure", url, "--as-of", as_of.isoformat()]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the check failed:\n{done.stderr}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"check: {result['seconds']:.1f}s for {result['checked']:,} subscriptions, peak memory "
+        f"{result['peak_mb']:,.0f} MB, {result['cpu_seconds']:.1f} CPU-seconds in all processes "
+        f"(the whole subprocess, imports included, took {time.monotonic() - t0:.1f}s)"
+    )
+    print(f"  outcomes: {json.dumps(result['outcomes'])}; why: {json.dumps(result['why'])}")
+    print(f"  {result['summary']}")
+
+
+if __name__ == "__main__":
+    main()
