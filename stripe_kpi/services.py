@@ -68,16 +68,26 @@ class DerivedUpdate:
 @dataclass(frozen=True, slots=True)
 class SyncOutcome:
     """A sync and what followed it. ``derived`` is ``None`` when nothing changed, deriving was
-    not asked for, or the account has no customers yet."""
+    not asked for, or the account has no customers yet. ``disagreeing``: after a full sync, how
+    many subscriptions disagree with their invoices (``stripe-kpi check``); None: not checked."""
 
     sync: SyncReport
     derived: DerivedUpdate | None = None
+    disagreeing: int | None = None
 
     def describe(self) -> list[str]:
-        """What `stripe-kpi sync` prints: the sync's line, then the derived tables' line."""
+        """What `stripe-kpi sync` prints: the sync's line, the derived tables' line, and a
+        warning when the check found subscriptions whose MRR disagrees with their invoices."""
         lines = [_sync_line(self.sync)]
         if self.derived is not None:
             lines.append(_derived_line(self.derived))
+        if self.disagreeing:
+            who = (
+                "subscription disagrees with its"
+                if self.disagreeing == 1
+                else "subscriptions disagree with their"
+            )
+            lines.append(f"{self.disagreeing:,} {who} invoices: run stripe-kpi check")
         return lines
 
 
@@ -134,15 +144,17 @@ def sync_and_derive(
                 stop=stop,
                 clock=None if clock is None else lambda: int(clock().timestamp()),
             )
-        derived = None
+        derived = disagreeing = None
         if derive and (report.mode == "full" or report.events):
             try:
                 derived = derive_tables(engine, settings, report, now)
+                if report.mode == "full":  # a self-check after every full sync (issue #10)
+                    disagreeing = count_disagreements(engine, settings, now)
             except InputError:  # an account without customers yet: nothing to derive
                 derived = None
     finally:
         engine.dispose()
-    return SyncOutcome(report, derived)
+    return SyncOutcome(report, derived, disagreeing)
 
 
 def derive_tables(

@@ -102,6 +102,7 @@ def run_sync(
         seconds=round(report.seconds, 2),
         derived=None if derived is None else derived.how,
         derived_reason=None if derived is None else derived.reason,
+        disagreeing=outcome.disagreeing,
     )
     return outcome
 
