@@ -7,8 +7,10 @@
 The simulator runs in its own process (as Stripe would: its CPU is not ours) with 200 ms added
 to every response and Stripe's limits enforced (429 beyond them). The sync runs here, through the
 real HTTP path, into a fresh SQLite file. Printed: objects copied, objects per second and its
-share of the ceiling (requests/s × 100 objects a page), requests, 429s seen, peak memory of the
-syncing process, then an incremental sync with nothing changed (requests and wall time).
+share of the naive ceiling (requests/s × 100 objects a page), requests, the account's own ceiling
+(its objects over the fewest requests that copy them: full list pages plus one page per invoice
+with more than 10 lines and per subscription with more than 10 items, at the rate limit), peak
+memory of the syncing process, then an incremental sync with nothing changed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, text  # noqa: E402
 
 from stripe_kpi.store.engine import open_database  # noqa: E402
 from stripe_kpi.stripe_api import make_client  # noqa: E402
@@ -53,6 +57,22 @@ def start_simulator(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
         raise SystemExit(f"simulator did not start: {first!r}")
     print(f"simulator: {match[1]} customers, {match[2]} subscriptions, {match[3]} invoices")
     return child, match[4]
+
+
+def _sub_list_pages(engine: Engine) -> int:
+    """The requests past the embedded 10 that copying this account needs, at 100 a page."""
+    with engine.connect() as connection:
+        counts = [
+            n
+            for table, parent in (
+                ("invoice_line", "invoice_id"),
+                ("subscription_item", "subscription_id"),
+            )
+            for (n,) in connection.execute(
+                text(f"SELECT COUNT(*) FROM {table} GROUP BY {parent} HAVING COUNT(*) > 10")
+            )
+        ]
+    return sum(-(-(n - 10) // 100) for n in counts)
 
 
 def main() -> None:
@@ -91,6 +111,16 @@ def main() -> None:
             print(
                 f"  {report.requests / seconds:.1f} requests/s; "
                 f"by kind: {json.dumps(report.objects)}"
+            )
+            # A long invoice's lines past the 10 embedded, and a subscription's items past 10,
+            # cost a request each that brings only those few: the account's own ceiling is its
+            # objects over the fewest requests that can copy them, at the limit.
+            sub_pages = _sub_list_pages(engine)
+            fewest = sum(-(-n // 100) for n in report.objects.values()) + sub_pages
+            best = report.total / (fewest / overall)
+            print(
+                f"  sub-list pages needed: {sub_pages:,} (lines past 10, items past 10); fewest "
+                f"requests {fewest:,}: ceiling {best:,.0f} objects/s, reached {rate / best:.0%}"
             )
             if per_endpoint:
                 # The per-endpoint limit caps the largest list: its pages / 25 per second.
