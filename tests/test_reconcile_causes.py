@@ -22,6 +22,16 @@ def test_a_tiered_price_stored_without_its_tiers_disagrees() -> None:
     assert result.explanation == "the price's tiers were not synced: the sync must expand `tiers`"
 
 
+def test_a_volume_price_stored_without_its_tiers_disagrees_even_when_the_figures_agree() -> None:
+    """15 seats on a volume price billed 90.00: without its tiers the metrics price the item
+    from its invoice line (90.00 too), right only until the seat count changes."""
+    account = Account()
+    price = account.price(None, billing_scheme="tiered", tiers_mode="volume")  # no tiers
+    sub, _, _ = seats(account, price, 15, 9000, ts(2026, 1, 1), ts(2026, 3, 5))
+    result = check(account, at(2026, 3, 5))[sub]
+    assert figures(result) == ("disagrees", 9000, 9000, "tiers_not_synced")
+
+
 def test_a_line_discount_the_database_does_not_hold_disagrees() -> None:
     """$100/month; every line shows 25.00 off by a discount the sync never stored."""
     account = Account()

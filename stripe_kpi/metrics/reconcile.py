@@ -295,9 +295,31 @@ def _verdict(
     added = discount_added(bill, subject.discounts, until)
     if added is not None:
         return _Verdict("not_comparable", "discount_added", added)
+    unsynced = _price_without_tiers(subject, bill, history)
+    if unsynced is not None:
+        # Even when the figures agree: the metrics then priced the item from its invoice line,
+        # which is right only until its quantity changes.
+        return _Verdict("disagrees", "tiers_not_synced", f"{unsynced} has no tiers")
     if agree:
         return _Verdict("reconciles")
     return _diagnose(subject, bill, history)
+
+
+def _price_without_tiers(subject: _Subject, bill: Invoiced, history: AccountHistory) -> str | None:
+    """A billed price that is tiered but stored without its tiers (the sync did not expand
+    ``tiers``), in the subscription's currency."""
+    for line in bill.lines:
+        price = history.prices.get(line.price_id or "")
+        if price is None or price.billing_scheme != "tiered":
+            continue
+        option = None
+        if price.currency != subject.sub.currency:
+            option = price.currency_option(subject.sub.currency)
+            if option is None:
+                continue  # the currency_options cause, diagnosed below
+        if not (price.tiers if option is None else option[1]):
+            return price.id
+    return None
 
 
 def _diagnose(subject: _Subject, bill: Invoiced, history: AccountHistory) -> _Verdict:
