@@ -20,17 +20,21 @@ DEFAULT_DAYS_UNTIL_DUE = 30
 class Payments(Ledger):
     """Ledger plus the money side: finalize, charge, retry, give up."""
 
-    def finalize(self, invoice: StripeDict, at: int) -> None:
-        """Draft → open: number, customer balance applied, then the payment attempt."""
+    def number_invoice(self, invoice: StripeDict, at: int) -> None:
+        """What every finalization does: the customer's next number, finalized (and effective)
+        now, no automatic finalization or payment attempt pending."""
         customer = self.customers[invoice["customer"]]
         sequence = customer["next_invoice_sequence"]
         customer["next_invoice_sequence"] = sequence + 1
         invoice["number"] = f"{customer['invoice_prefix']}-{sequence:04d}"
+        invoice["status_transitions"]["finalized_at"] = invoice["effective_at"] = at
+        invoice["automatically_finalizes_at"] = invoice["next_payment_attempt"] = None
+
+    def finalize(self, invoice: StripeDict, at: int) -> None:
+        """Draft → open: number, customer balance applied, then the payment attempt."""
+        customer = self.customers[invoice["customer"]]
+        self.number_invoice(invoice, at)
         invoice["status"] = "open"
-        invoice["status_transitions"]["finalized_at"] = at
-        invoice["effective_at"] = at
-        invoice["automatically_finalizes_at"] = None
-        invoice["next_payment_attempt"] = None
         slug = invoice["id"][3:]
         invoice["hosted_invoice_url"] = f"https://invoice.stripe.com/i/{self.account['id']}/{slug}"
         invoice["invoice_pdf"] = f"https://pay.stripe.com/invoice/{self.account['id']}/{slug}/pdf"

@@ -88,12 +88,7 @@ class Renewals(Payments):
         if behavior == "keep_as_draft":
             return
         before = self.log.before(invoice, at)
-        customer = self.customers[invoice["customer"]]
-        sequence = customer["next_invoice_sequence"]
-        customer["next_invoice_sequence"] = sequence + 1
-        invoice["number"] = f"{customer['invoice_prefix']}-{sequence:04d}"
-        invoice["status_transitions"]["finalized_at"] = invoice["effective_at"] = at
-        invoice["automatically_finalizes_at"] = invoice["next_payment_attempt"] = None
+        self.number_invoice(invoice, at)
         invoice["auto_advance"] = False
         # The customer's balance is not applied to an invoice that will not be collected.
         invoice["starting_balance"] = 0
