@@ -68,9 +68,10 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
 _WHOLE_IN_EVENTS = frozenset({"customer", "product", "tax_rate", "subscription", "invoice"})
 
 
-#: Lists whose objects Stripe deletes for good (a subscription's ``.deleted`` event is its end: the
-#: object stays, canceled).
-_DELETABLE = frozenset({"customers", "products", "prices", "coupons", "tax_rates"})
+#: Objects Stripe deletes for good, whose ``.deleted`` event is all that is left of them (a
+#: subscription's ``.deleted`` event is its end: the object stays, canceled). ``plan`` is a
+#: price seen through the old Plans API.
+_DELETABLE = frozenset({"customer", "product", "price", "coupon", "tax_rate", "plan"})
 
 
 def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, Any] | None:
@@ -221,28 +222,27 @@ def _rows_for_events(
     stale = []
     for target, event in latest.items():
         payload = usable_payload(event, target)
-        if payload is not None and event["type"].endswith(".deleted") and target[0] in _DELETABLE:
+        if (
+            payload is not None
+            and event["type"].endswith(".deleted")
+            and payload["object"] in _DELETABLE
+        ):
             fetched[target] = None  # gone: recorded from the payload below
         elif payload is not None:
             fetched[target] = payload
         else:
             stale.append(target)
-    with ThreadPoolExecutor(max(1, min(concurrency, len(stale) or 1))) as pool:
-        fetched.update(zip(stale, pool.map(lambda t: _retrieve(client, *t), stale), strict=True))
+    if stale:
+        with ThreadPoolExecutor(max(1, min(concurrency, len(stale)))) as pool:
+            retrieved = pool.map(lambda t: _retrieve(client, *t), stale)
+            fetched.update(zip(stale, retrieved, strict=True))
     objects = []
     for target, obj in fetched.items():
         if obj is not None and not obj.get("deleted"):
             objects.append(obj)
             continue
         payload = (latest[target].get("data") or {}).get("object") or {}
-        if payload.get("id") == target[1] and payload.get("object") in (
-            "customer",
-            "product",
-            "price",
-            "coupon",
-            "tax_rate",
-            "plan",
-        ):
+        if payload.get("id") == target[1] and payload.get("object") in _DELETABLE:
             deleted.append({**payload, "deleted": True})
     mapping.merge_rows(rows, rows_for_objects(client, objects))
     for obj in deleted:
