@@ -15,9 +15,11 @@ Each opens the database it needs and closes it before returning.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -131,8 +133,7 @@ def sync_and_derive(
     """One sync (``--full``: a backfill even when events would do), then the derived tables when
     anything changed. ``clock`` stamps what the sync writes as it goes (checkpoints, the run's
     end); without it everything is stamped ``now``. Errors propagate as ``StripeKpiError``."""
-    engine = open_database(settings.database_url)
-    try:
+    with _database(settings) as engine:
         with client_from_settings(settings) as client:
             report = sync(
                 engine,
@@ -146,14 +147,10 @@ def sync_and_derive(
             )
         derived = disagreeing = None
         if derive and (report.mode == "full" or report.events):
-            try:
+            with contextlib.suppress(InputError):  # no customers yet: nothing to derive
                 derived = derive_tables(engine, settings, report, now)
-                if report.mode == "full":  # a self-check after every full sync (issue #10)
-                    disagreeing = count_disagreements(engine, settings, now)
-            except InputError:  # an account without customers yet: nothing to derive
-                derived = None
-    finally:
-        engine.dispose()
+            if derived is not None and report.mode == "full":  # a full sync checks itself
+                disagreeing = count_disagreements(engine, settings, now)
     return SyncOutcome(report, derived, disagreeing)
 
 
@@ -184,26 +181,29 @@ def derive_tables(
 # ---------------------------------------------------------------------------------------------
 
 
-def computed_account(settings: Settings, now: datetime) -> tuple[Engine, Computed]:
-    """The open database and the whole account computed as of ``now``; the caller disposes of
-    the engine."""
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """The founder's database, open for one service call and closed after it."""
     engine = open_database(settings.database_url)
     try:
-        computed = compute_account(
-            engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
-        )
-    except BaseException:
+        yield engine
+    finally:
         engine.dispose()
-        raise
-    return engine, computed
+
+
+def _computed(engine: Engine, settings: Settings, now: datetime) -> Computed:
+    """The whole account computed as of ``now``."""
+    return compute_account(
+        engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
+    )
 
 
 def metrics_document(
     settings: Settings, now: datetime, first: date, last: date, by: Granularity = "day"
 ) -> dict[str, Any]:
     """The ``stripe-kpi metrics --json`` document for ``first``…``last`` (METRICS.md §5)."""
-    engine, computed = computed_account(settings, now)
-    engine.dispose()
+    with _database(settings) as engine:
+        computed = _computed(engine, settings, now)
     return metrics_json(computed, first, last, by)
 
 
@@ -211,11 +211,8 @@ def movements_for(
     settings: Settings, now: datetime, first: date, last: date, kind: str | None = None
 ) -> list[dict[str, Any]]:
     """Each customer's movements in ``first``…``last``, with names and churn feedback."""
-    engine, computed = computed_account(settings, now)
-    try:
-        return movement_rows(engine, computed, first, last, kind)
-    finally:
-        engine.dispose()
+    with _database(settings) as engine:
+        return movement_rows(engine, _computed(engine, settings, now), first, last, kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,12 +223,13 @@ def movements_for(
 def report_for(settings: Settings, now: datetime, day: date | None = None) -> DailyReport:
     """The report of ``day`` (default: yesterday in ``STRIPE_KPI_TIMEZONE`` at ``now``), from the
     metrics computed as of ``now``."""
+    with _database(settings) as engine:
+        return _report(engine, settings, now, day)
+
+
+def _report(engine: Engine, settings: Settings, now: datetime, day: date | None) -> DailyReport:
     day = day or report_day(now, settings.timezone)
-    engine, computed = computed_account(settings, now)
-    try:
-        rows = inputs_from_computed(engine, computed, day)
-    finally:
-        engine.dispose()
+    rows = inputs_from_computed(engine, _computed(engine, settings, now), day)
     return build_daily_report(rows, day, timezone=settings.timezone)
 
 
@@ -252,9 +250,8 @@ def send_daily_report(
     ``report_delivery`` with status ``failed``.
     """
     target, envelope = smtp_from_settings(settings)
-    report = report_for(settings, now, day)
-    engine = open_database(settings.database_url)
-    try:
+    with _database(settings) as engine:
+        report = _report(engine, settings, now, day)
         return deliver_report(
             engine,
             render_all(report.summary, report.chart),
@@ -265,18 +262,13 @@ def send_daily_report(
             attempts=attempts,
             sleep=sleep,
         )
-    finally:
-        engine.dispose()
 
 
 def report_sent(settings: Settings, report_date: str) -> bool:
     """Whether the report of ``report_date`` (ISO) was sent already (a worker starting late
     catches up only a day not sent)."""
-    engine = open_database(settings.database_url)
-    try:
+    with _database(settings) as engine:
         return already_sent(engine, report_date)
-    finally:
-        engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,11 +279,8 @@ def report_sent(settings: Settings, report_date: str) -> bool:
 def check_account(settings: Settings, now: datetime) -> Reconciliation:
     """`stripe-kpi check`: every subscription Stripe bills at ``now``, its MRR as the metrics
     give it against what its latest invoice bills (``metrics.reconcile``)."""
-    engine = open_database(settings.database_url)
-    try:
+    with _database(settings) as engine:
         return check_database(engine, settings, now)
-    finally:
-        engine.dispose()
 
 
 def check_database(engine: Engine, settings: Settings, now: datetime) -> Reconciliation:
