@@ -13,15 +13,18 @@ they never collide is checked here, not assumed: a collision stops the run.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.store.models import SyncState
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.events import STORED_EVENTS
 
@@ -124,3 +127,62 @@ def generate_into(
             f"written in {time.monotonic() - t1:.1f}s ({counts['invoices']:,} invoices)"
         )
     return totals
+
+
+#: Where a generated account records what it is (``sync_state``), so a later run can reuse it.
+META_KEY = "benchmark:account"
+#: Every benchmark account starts here; ``years`` later it ends, and it is measured as of then.
+START = datetime(2023, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BenchmarkAccount:
+    customers: int
+    start: datetime
+    end: datetime
+
+
+def account_in(
+    engine: Engine, *, reuse: bool, customers: int, years: int, chunk_size: int, seed: int
+) -> BenchmarkAccount:
+    """The account the database holds; generated into it first unless ``reuse`` (then a
+    database without one is an error: it was not written by ``metrics_recompute.py --keep``)."""
+    with engine.connect() as connection:
+        meta = connection.execute(
+            select(SyncState.value).where(SyncState.key == META_KEY)
+        ).scalar_one_or_none()
+    if meta is not None:
+        known = json.loads(meta)
+        account = BenchmarkAccount(
+            known["customers"], *(datetime.fromisoformat(known[k]) for k in ("start", "end"))
+        )
+        print(
+            f"reusing {account.customers:,} customers, "
+            f"{account.start:%Y-%m-%d} to {account.end:%Y-%m-%d}"
+        )
+        return account
+    if reuse:
+        raise SystemExit("this database holds no generated account: run with --keep first")
+    account = BenchmarkAccount(customers, START, START.replace(year=START.year + years))
+    print(
+        f"generating {customers:,} customers, {account.start:%Y-%m-%d} to "
+        f"{account.end:%Y-%m-%d}, in chunks of {chunk_size:,}"
+    )
+    t0 = time.monotonic()
+    totals = generate_into(
+        engine,
+        customers=customers,
+        chunk_size=chunk_size,
+        seed=seed,
+        start=account.start,
+        end=account.end,
+    )
+    meta = {
+        "customers": customers,
+        "start": account.start.isoformat(),
+        "end": account.end.isoformat(),
+    }
+    with session_scope(engine) as session:
+        session.merge(SyncState(key=META_KEY, value=json.dumps(meta), updated_at=0))
+    print(f"generated in {time.monotonic() - t0:.0f}s: {json.dumps(totals)}")
+    return account

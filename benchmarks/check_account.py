@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import select  # noqa: E402
 
-from stripe_kpi.store.engine import open_database, session_scope  # noqa: E402
-from stripe_kpi.store.models import SyncState  # noqa: E402
+from stripe_kpi.store.engine import open_database  # noqa: E402
 
-META_KEY = "benchmark:account"  # as metrics_recompute.py writes it
 CURRENCY = "usd"
 
 
@@ -92,35 +89,20 @@ def run(args: argparse.Namespace, tmp: str) -> None:
         url = f"sqlite:///{args.reuse.resolve()}"
     else:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'check.db'}"
-    engine = open_database(url)
-    with engine.connect() as connection:
-        meta = connection.execute(
-            select(SyncState.value).where(SyncState.key == META_KEY)
-        ).scalar_one_or_none()
-    if meta is None:
-        if args.reuse:
-            raise SystemExit(f"{args.reuse} holds no generated account: see metrics_recompute.py")
-        from _account_db import generate_into
+    from _account_db import account_in
 
-        start = datetime(2023, 1, 1, tzinfo=UTC)
-        end = start.replace(year=start.year + args.years)
-        print(f"generating {args.customers:,} customers, {start:%Y-%m-%d} to {end:%Y-%m-%d}")
-        generate_into(
-            engine,
-            customers=args.customers,
-            chunk_size=args.chunk,
-            seed=args.seed,
-            start=start,
-            end=end,
-        )
-        meta = json.dumps({"customers": args.customers, "start": start.isoformat(),
-                           "end": end.isoformat()})  # fmt: skip
-        with session_scope(engine) as session:
-            session.merge(SyncState(key=META_KEY, value=meta, updated_at=0))
+    engine = open_database(url)
+    account = account_in(
+        engine,
+        reuse=bool(args.reuse),
+        customers=args.customers,
+        years=args.years,
+        chunk_size=args.chunk,
+        seed=args.seed,
+    )
     engine.dispose()
-    known = json.loads(meta)
-    as_of = datetime.fromisoformat(known["end"])
-    print(f"account: {known['customers']:,} customers, checked as of {as_of:%Y-%m-%d %H:%M} UTC")
+    as_of = account.end
+    print(f"account: {account.customers:,} customers, checked as of {as_of:%Y-%m-%d %H:%M} UTC")
     t0 = time.monotonic()
     command = [sys.executable, __file__, "--measure", url, "--as-of", as_of.isoformat()]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)

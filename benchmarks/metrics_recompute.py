@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from sqlalchemy import Engine, delete, select, text  # noqa: E402
 
 from stripe_kpi.store.engine import open_database, session_scope, upsert_rows  # noqa: E402
-from stripe_kpi.store.models import Event, Subscription, SyncState  # noqa: E402
+from stripe_kpi.store.models import Event, Subscription  # noqa: E402
 from stripe_kpi.sync import mapping  # noqa: E402
 
-META_KEY = "benchmark:account"
 CURRENCY, TZ = "usd", "UTC"
 
 
@@ -236,28 +235,6 @@ def in_fresh_process(step: str, url: str, as_of: datetime, ids: list[str] = ()) 
 # -------------------------------------------------------------------------------------------
 
 
-def generate(engine: Engine, args: argparse.Namespace, start: datetime, end: datetime) -> None:
-    from _account_db import generate_into
-
-    print(
-        f"generating {args.customers:,} customers, {start:%Y-%m-%d} to {end:%Y-%m-%d}, "
-        f"in chunks of {args.chunk:,}"
-    )
-    t0 = time.monotonic()
-    totals = generate_into(
-        engine,
-        customers=args.customers,
-        chunk_size=args.chunk,
-        seed=args.seed,
-        start=start,
-        end=end,
-    )
-    meta = {"customers": args.customers, "start": start.isoformat(), "end": end.isoformat()}
-    with session_scope(engine) as session:
-        session.merge(SyncState(key=META_KEY, value=json.dumps(meta), updated_at=0))
-    print(f"generated in {time.monotonic() - t0:.0f}s: {json.dumps(totals)}")
-
-
 def row_counts(engine: Engine) -> dict[str, int]:
     tables = ("customer", "subscription", "invoice", "invoice_line", "event")
     with engine.connect() as connection:
@@ -368,21 +345,18 @@ def run(args: argparse.Namespace, tmp: str) -> None:
     else:
         path = args.keep.resolve() if args.keep else Path(tmp) / "metrics.db"
         url = f"sqlite:///{path}"
+    from _account_db import account_in
+
     engine = open_database(url)
-    with engine.connect() as connection:
-        meta = connection.execute(
-            select(SyncState.value).where(SyncState.key == META_KEY)
-        ).scalar_one_or_none()
-    if meta is None:
-        if args.reuse:
-            raise SystemExit(f"{args.reuse} holds no generated account: run with --keep first")
-        start = datetime(2023, 1, 1, tzinfo=UTC)
-        end = start.replace(year=start.year + args.years)
-        generate(engine, args, start, end)
-    else:
-        known = json.loads(meta)
-        start, end = (datetime.fromisoformat(known[k]) for k in ("start", "end"))
-        print(f"reusing {known['customers']:,} customers, {start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    account = account_in(
+        engine,
+        reuse=bool(args.reuse),
+        customers=args.customers,
+        years=args.years,
+        chunk_size=args.chunk,
+        seed=args.seed,
+    )
+    end = account.end
     counts = row_counts(engine)
     print("rows:", ", ".join(f"{n:,} {t}" for t, n in counts.items()))
     as_of = end
