@@ -16,6 +16,7 @@ from rich.console import Console
 
 from stripe_kpi.config import Settings, load_settings
 from stripe_kpi.errors import StorageError
+from stripe_kpi.private_files import write_owner_only
 from stripe_kpi.progress import counting_progress
 from stripe_kpi.services import report_for, sync_and_derive
 from stripe_kpi.simulator.saas import synthetic_account
@@ -65,7 +66,7 @@ def run_demo(
             console.print(line, highlight=False)
     report = report_for(settings, now)
     day = report.summary.day
-    html.write_text(report.html_page, encoding="utf-8")
+    write_owner_only(html, report.html_page)
     console.print()
     console.print(report.text, markup=False, highlight=False)
     console.print(f"HTML report: {html.resolve()}", highlight=False)

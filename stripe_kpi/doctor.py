@@ -10,10 +10,14 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from stripe_kpi.config import Settings, load_settings
 from stripe_kpi.errors import StripeKpiError, StripePermissionDenied
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -53,10 +57,31 @@ def check_database(settings: Settings) -> list[Check]:
     finally:
         engine.dispose()
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
-    checks = [Check("database", "ok", f"{where} ({summary})")]
+    checks = [Check("database", "ok", f"{where} ({summary})"), *_file_permissions(engine)]
     if last is None:
         checks.append(Check("sync", "warn", "no successful sync yet: run `stripe-kpi sync`"))
     return checks
+
+
+def _file_permissions(engine: Engine) -> list[Check]:
+    """A SQLite file others can read hands them every customer's name and email."""
+    from stripe_kpi.private_files import exposed
+
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return []
+    readable = exposed(Path(database).expanduser())
+    if not readable:
+        return []
+    names = ", ".join(str(path) for path in readable)
+    return [
+        Check(
+            "file permissions",
+            "warn",
+            f"others can read {names} (customer names and emails): run chmod 600 on "
+            f"{'them' if len(readable) > 1 else 'it'}",
+        )
+    ]
 
 
 def check_stripe(settings: Settings) -> list[Check]:

@@ -18,14 +18,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stripe_kpi"
 
-#: Modules everything may use: settings, the error tree, logging, progress reporting.
-BASE = {"config", "errors", "log", "progress"}
+#: Modules everything may use: settings, the error tree, logging, progress reporting, and
+#: owner-only files.
+BASE = {"config", "errors", "log", "progress", "private_files"}
 #: What each part may import, besides itself and BASE (DESIGN.md's "may import" column).
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "config": {"errors"},
     "log": set(),
     "progress": set(),
+    "private_files": {"errors"},
     "metrics": {"errors"},
     "stripe_api": BASE,
     "sync": BASE | {"stripe_api", "store"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import stat
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,10 @@ def test_demo_runs_and_says_where_its_files_are(demo) -> None:
     html = Path(folder, "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     assert "data:image/png;base64," in html
+    # Customer names and emails: owner-only, though the test process's umask would give 0644.
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in Path(folder).iterdir()}
+    assert modes["report.html"] == modes["stripe_kpi_demo.db"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values()), modes
 
 
 def test_every_day_mrr_change_equals_its_movements(demo) -> None:

@@ -244,6 +244,7 @@ def report(
     """The daily summary: printed, written as HTML, or sent by email."""
     from stripe_kpi.cli.periods import parse_day
     from stripe_kpi.errors import InputError
+    from stripe_kpi.private_files import write_owner_only
     from stripe_kpi.services import report_for, send_daily_report
 
     if force and not send:
@@ -257,7 +258,7 @@ def report(
         return
     daily = report_for(s, now, day)
     if html is not None:
-        html.write_text(daily.html_page, encoding="utf-8")
+        write_owner_only(html, daily.html_page)
         out.print(f"wrote {html}", highlight=False, markup=False)
     if text or (html is None and not send):
         typer.echo(daily.text, nl=False)  # plain: Stripe strings are not Rich markup

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
 from stripe_kpi.errors import StorageError
+from stripe_kpi.private_files import create_owner_only
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -57,6 +58,7 @@ def make_engine(url: str) -> Engine:
                     f"DATABASE_URL points into {parent}, which does not exist: create the "
                     "folder or choose another path"
                 )
+            create_owner_only(Path(database).expanduser())  # customer data: 0600, not 0644
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -16,6 +16,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
 from stripe_kpi.errors import SyncConflictError
+from stripe_kpi.private_files import OWNER_ONLY
 
 _MESSAGE = (
     "another stripe-kpi sync is running on this database; wait for it to finish "
@@ -30,7 +31,7 @@ def sync_lock(engine: Engine) -> Iterator[None]:
         if not database or database == ":memory:":
             yield
             return
-        lock = FileLock(str(Path(database).expanduser()) + ".sync-lock", timeout=0)
+        lock = FileLock(str(Path(database).expanduser()) + ".sync-lock", timeout=0, mode=OWNER_ONLY)
         try:
             lock.acquire()
         except Timeout:
