@@ -9,8 +9,7 @@ Each opens the database it needs and closes it before returning.
 - :func:`movements_for` — each customer's movements in a period, with names and feedback;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
 - :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
-  (:func:`check_database` and :func:`count_disagreements` on an engine already open, as after a
-  sync).
+  (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
-from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.store.tables import rebuild_and_check
 from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
@@ -145,25 +144,27 @@ def sync_and_derive(
                 stop=stop,
                 clock=None if clock is None else lambda: int(clock().timestamp()),
             )
-        derived = disagreeing = None
+        derived = checked = None
         if derive and (report.mode == "full" or report.events):
             with contextlib.suppress(InputError):  # no customers yet: nothing to derive
-                derived = derive_tables(engine, settings, report, now)
-            if derived is not None and report.mode == "full":  # a full sync checks itself
-                disagreeing = count_disagreements(engine, settings, now)
+                derived, checked = derive_tables(engine, settings, report, now)
+    disagreeing = None if checked is None else checked.disagreeing
     return SyncOutcome(report, derived, disagreeing)
 
 
 def derive_tables(
-    engine: Engine, settings: Settings, report: SyncReport, as_of: datetime
-) -> DerivedUpdate:
-    """A full sync rebuilds the derived tables; an incremental one recomputes only the customers
-    it touched (``update_derived_tables`` falls back to a rebuild when it must, and says why)."""
+    engine: Engine, settings: Settings, report: SyncReport, now: datetime
+) -> tuple[DerivedUpdate, Reconciliation | None]:
+    """A full sync rebuilds the derived tables and checks itself (``stripe-kpi check``, on the
+    history the rebuild loaded); an incremental one recomputes only the customers it touched
+    (``update_derived_tables`` falls back to a rebuild when it must, and says why)."""
+    as_of = now.astimezone(UTC)
     if report.mode == "full":
-        movements, days = recompute_derived_tables(
+        movements, days, checks = rebuild_and_check(
             engine, currency=settings.currency, tz=settings.timezone, as_of=as_of
         )
-        return DerivedUpdate("rebuilt", movements, days)
+        checked = Reconciliation.of(checks, currency=settings.currency, as_of=as_of)
+        return DerivedUpdate("rebuilt", movements, days), checked
     update = update_derived_tables(
         engine,
         report.touched_customers,
@@ -172,8 +173,10 @@ def derive_tables(
         as_of=as_of,
     )
     if update.full_reason is not None:
-        return DerivedUpdate("rebuilt", update.movements, update.days, reason=update.full_reason)
-    return DerivedUpdate("updated", update.movements, update.days, customers=update.customers)
+        rebuilt = DerivedUpdate("rebuilt", update.movements, update.days, reason=update.full_reason)
+        return rebuilt, None
+    updated = DerivedUpdate("updated", update.movements, update.days, customers=update.customers)
+    return updated, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,19 +282,7 @@ def report_sent(settings: Settings, report_date: str) -> bool:
 def check_account(settings: Settings, now: datetime) -> Reconciliation:
     """`stripe-kpi check`: every subscription Stripe bills at ``now``, its MRR as the metrics
     give it against what its latest invoice bills (``metrics.reconcile``)."""
-    with _database(settings) as engine:
-        return check_database(engine, settings, now)
-
-
-def check_database(engine: Engine, settings: Settings, now: datetime) -> Reconciliation:
-    """:func:`check_account` on an engine the caller holds open (and disposes of)."""
     as_of = now.astimezone(UTC)
-    checks = reconcile_account(engine, currency=settings.currency, as_of=as_of)
+    with _database(settings) as engine:
+        checks = reconcile_account(engine, currency=settings.currency, as_of=as_of)
     return Reconciliation.of(checks, currency=settings.currency, as_of=as_of)
-
-
-def count_disagreements(engine: Engine, settings: Settings, now: datetime) -> int:
-    """How many subscriptions disagree with their invoices at ``now``: what a sync's summary line
-    reports ("N subscriptions disagree with their invoices: run stripe-kpi check"). It runs the
-    whole check, on the engine the sync holds (``benchmarks/check_account.py`` times it)."""
-    return check_database(engine, settings, now).disagreeing

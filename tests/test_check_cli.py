@@ -23,6 +23,7 @@ from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_account, reconcile_account
+from stripe_kpi.store.tables import rebuild_and_check
 from stripe_kpi.sync import sync
 from tests.sync_support import fast_client
 
@@ -153,6 +154,9 @@ def test_a_mis_synced_subscription_is_named_with_its_cause(engine: Engine) -> No
     try:
         result = runner.invoke(app, ["check"])
         code, document = check_json()
+        # What a full sync runs instead: the check on the history its rebuild loaded, in workers.
+        *_, rebuilt = rebuild_and_check(engine, currency="usd", tz="UTC", as_of=END, workers=2)
+        separately = reconcile_account(engine, currency="usd", as_of=END, workers=1)
     finally:
         with engine.begin() as connection:
             connection.execute(
@@ -180,6 +184,8 @@ def test_a_mis_synced_subscription_is_named_with_its_cause(engine: Engine) -> No
         assert found["invoice_id"] in result.stdout
     assert result.stdout.strip().splitlines()[-1].endswith("2 disagree with their invoices")
     assert document["summary"]["disagreeing"] == 2
+    assert rebuilt == separately
+    assert {c.subscription_id for c in rebuilt if c.outcome == "disagrees"} == set(bad)
 
 
 def test_check_on_an_empty_database_says_what_to_do(

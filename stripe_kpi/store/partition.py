@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -53,8 +53,10 @@ def _compute(
     as_of: datetime,
     rate: RateFn,
     rows: bool,
+    check: Checking | None = None,
 ) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
-    """Load and compute some customers: their results and horizons, or (``rows``) their rows."""
+    """Load and compute some customers: their results and horizons, or (``rows``) their rows,
+    and with ``check`` their subscriptions checked against their invoices too."""
     history = load(connection, customers)
     if customers is None and not history.customers and not history.subscriptions:
         raise InputError(
@@ -64,18 +66,33 @@ def _compute(
     results = compute_customers(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
     until = int(as_of.timestamp())
     ahead = horizons(history, until)
+    checks = None
+    if check is not None:
+        checks = check_subscriptions(
+            history, currency=currency, as_of=as_of, rate=rate, events_since=check.events_since
+        )
     del history  # free it before the rows are built
-    return derived_rows(results, ahead, currency.lower()) if rows else (results, ahead)
+    if not rows:
+        return results, ahead
+    return replace(derived_rows(results, ahead, currency.lower()), checks=checks)
 
 
 def _compute_part(
-    url: str, customers: Customers, currency: str, tz: str, as_of: datetime, rows: bool
+    url: str,
+    customers: Customers,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rows: bool,
+    check: Checking | None,
 ) -> tuple[dict[str, CustomerResult], Horizons] | DerivedRows:
     """One worker task: one range of customers (with the default rates)."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection, cycle_collector_paused():
-            return _compute(connection, customers, currency, tz, as_of, process_rates(), rows)
+            return _compute(
+                connection, customers, currency, tz, as_of, process_rates(), rows, check
+            )
     except SQLAlchemyError as exc:
         raise StorageError(storage_message(url, exc)) from None
     finally:
@@ -91,15 +108,21 @@ def compute_all(
     rate: RateFn | None,
     workers: int | None,
     rows: bool = False,
+    check: bool = False,
 ) -> list[Any]:
     """What :func:`_compute` returns, for every customer: one entry per range of customers, or
     a single one for a small account. The ranges go to worker processes when there are cores
     for them (and the default rates), else they are computed here one after the other: memory
-    then holds one range's history at a time. Raises InputError on an empty database."""
+    then holds one range's history at a time. Raises InputError on an empty database.
+    ``check`` (with ``rows``): each part's rows carry its reconciliation (``DerivedRows.checks``),
+    so a full sync checks itself without loading the account a second time."""
+    checking = Checking(_events_since(engine)) if check else None
     parts = _parts(engine, workers)
     if parts and rate is None and _workers(workers) > 1 and not _in_memory(engine):
         try:
-            return _compute_in_workers(engine, parts, _workers(workers), currency, tz, as_of, rows)
+            return _in_workers(
+                engine, parts, _workers(workers), _compute_part, currency, tz, as_of, rows, checking
+            )
         except BrokenProcessPool:
             # A worker died: killed for memory, or it could not start because the program that
             # called us has no ``if __name__ == "__main__":`` guard (spawned processes import
@@ -108,20 +131,17 @@ def compute_all(
     rate = rate or process_rates()
     with engine.connect() as connection:
         return [
-            _compute(connection, part, currency, tz, as_of, rate, rows) for part in parts or [None]
+            _compute(connection, part, currency, tz, as_of, rate, rows, checking)
+            for part in parts or [None]
         ]
 
 
-def _compute_in_workers(
-    engine: Engine,
-    parts: list[Customers],
-    workers: int,
-    currency: str,
-    tz: str,
-    as_of: datetime,
-    rows: bool,
-) -> list[Any]:
-    return _in_workers(engine, parts, workers, _compute_part, currency, tz, as_of, rows)
+@dataclass(frozen=True)
+class Checking:
+    """That a computation also checks subscriptions against invoices, from when on the database
+    holds every subscription event (:func:`_events_since`, read once for all the parts)."""
+
+    events_since: int | None
 
 
 def _in_workers(

@@ -17,6 +17,7 @@ from stripe_kpi.metrics import CustomerResult, Movement
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
+from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.models import table
 
 MOVEMENT_COLUMNS = (
@@ -45,11 +46,14 @@ Horizons = dict[str, int | None]
 class DerivedRows:
     """The derived-table rows of some customers, ready to insert: built where they were computed
     (a worker process), so that the process that writes only sorts and inserts. ``changes`` is
-    their ledger, per day (see ``Ledger.changes``)."""
+    their ledger, per day (see ``Ledger.changes``). ``checks``: when the rebuild also checks the
+    account (a full sync does), those customers' subscriptions against their invoices, checked
+    on the history already loaded for the rows."""
 
     movements: list[tuple[Any, ...]]
     results: list[tuple[Any, ...]]
     changes: dict[int, tuple[int, ...]]
+    checks: list[SubscriptionCheck] | None = None
 
 
 def derived_rows(

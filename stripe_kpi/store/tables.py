@@ -20,6 +20,7 @@ from stripe_kpi.metrics import Computed, RateFn, daily_metrics_rows
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.ledger import Ledger
+from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_all
@@ -50,6 +51,34 @@ def recompute_derived_tables(
             engine, currency=currency, tz=tz, as_of=as_of, rate=rate, workers=workers, rows=True
         )
         return _replace_all(engine, parts, currency.lower(), tz, as_of)
+
+
+def rebuild_and_check(
+    engine: Engine,
+    *,
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    rate: RateFn | None = None,
+    workers: int | None = None,
+) -> tuple[int, int, list[SubscriptionCheck]]:
+    """:func:`recompute_derived_tables`, and every subscription Stripe bills checked against its
+    invoices on the same loaded history (what :func:`.partition.reconcile_account` gives, without
+    loading the account again): (movements, days, checks sorted by subscription id)."""
+    with cycle_collector_paused():
+        parts = compute_all(
+            engine,
+            currency=currency,
+            tz=tz,
+            as_of=as_of,
+            rate=rate,
+            workers=workers,
+            rows=True,
+            check=True,
+        )
+        movements, days = _replace_all(engine, parts, currency.lower(), tz, as_of)
+    checks = sorted((c for part in parts for c in part.checks), key=lambda c: c.subscription_id)
+    return movements, days, checks
 
 
 def _replace_all(
