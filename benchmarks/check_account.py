@@ -4,6 +4,8 @@
                                                                         # --keep wrote (100,000)
     .venv/bin/python benchmarks/check_account.py --customers 5000      # generate a small one
     .venv/bin/python benchmarks/check_account.py --database-url postgresql+psycopg://...
+    .venv/bin/python benchmarks/check_account.py --customers 5000 --with-rebuild  # and what it
+                                                                        # adds to a full sync
 
 The account is the one ``metrics_recompute.py`` writes (``_account_db.py``: three years of a
 simulated SaaS, straight into the database as the backfill would write it); generating 100,000
@@ -60,6 +62,21 @@ def measure(url: str, as_of: datetime) -> dict[str, Any]:
     }
 
 
+def measure_rebuild(url: str, as_of: datetime) -> dict[str, Any]:
+    """What the check adds to a full sync's derive step: the rebuild alone, then the rebuild
+    that also checks (``rebuild_and_check``, on the history it loaded anyway)."""
+    from stripe_kpi.store.tables import rebuild_and_check, recompute_derived_tables
+
+    engine = open_database(url)
+    t0 = time.monotonic()
+    recompute_derived_tables(engine, currency=CURRENCY, tz="UTC", as_of=as_of)
+    t1 = time.monotonic()
+    *_, checks = rebuild_and_check(engine, currency=CURRENCY, tz="UTC", as_of=as_of)
+    t2 = time.monotonic()
+    engine.dispose()
+    return {"rebuild": t1 - t0, "rebuild_and_check": t2 - t1, "checked": len(checks)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -70,11 +87,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", help="another database (default: SQLite in a temp dir)")
     parser.add_argument("--reuse", type=Path, help="a file metrics_recompute.py --keep wrote")
+    parser.add_argument(
+        "--with-rebuild",
+        action="store_true",
+        help="also time a full sync's derive step with and without its check (rewrites the "
+        "derived tables of the database, as a full sync would)",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-rebuild", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, datetime.fromisoformat(args.as_of))))
+        return
+    if args.measure_rebuild:
+        as_of = datetime.fromisoformat(args.as_of)
+        print(json.dumps(measure_rebuild(args.measure_rebuild, as_of)))
         return
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     tmp = tempfile.mkdtemp(prefix="check_account_")
@@ -116,6 +144,18 @@ def run(args: argparse.Namespace, tmp: str) -> None:
     )
     print(f"  outcomes: {json.dumps(result['outcomes'])}; why: {json.dumps(result['why'])}")
     print(f"  {result['summary']}")
+    if args.with_rebuild:
+        command = [sys.executable, __file__, "--measure-rebuild", url, "--as-of", as_of.isoformat()]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"the rebuild failed:\n{done.stderr}")
+        rebuilt = json.loads(done.stdout.strip().splitlines()[-1])
+        extra = rebuilt["rebuild_and_check"] - rebuilt["rebuild"]
+        print(
+            f"full sync's derive step: rebuild {rebuilt['rebuild']:.1f}s, rebuild and check "
+            f"{rebuilt['rebuild_and_check']:.1f}s ({rebuilt['checked']:,} checked): the check "
+            f"adds {extra:.1f}s there, against {result['seconds']:.1f}s on its own"
+        )
 
 
 if __name__ == "__main__":
