@@ -26,6 +26,8 @@ LIST_KINDS = (
     "tax_rates",
     "subscriptions",
     "invoices",
+    "invoiceitems",
+    "credit_notes",
     "events",
 )
 

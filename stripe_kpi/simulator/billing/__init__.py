@@ -3,9 +3,10 @@
 Layers, each a subclass of the one before: ``ledger.Ledger`` (state, the clock's queue, invoice
 lines and invoices) → ``payments.Payments`` (finalize, charge, dunning) → ``renewals.Renewals``
 (what time does to a subscription) → ``changes.Changes`` (scripted changes) →
-``pauses.Pauses`` (paused payment collection) → ``account.BillingAccount`` (creation,
-snapshot). ``invoices`` holds the invoice arithmetic, ``dunning`` the account's failed-payment
-settings (``DunningPolicy``, a ``BillingAccount`` argument).
+``pauses.Pauses`` (paused payment collection) → ``adjustments.Adjustments`` (one-off
+invoices, credit notes, deleted customers) → ``account.BillingAccount`` (creation, snapshot).
+``invoices`` holds the invoice arithmetic, ``dunning`` the account's failed-payment settings
+(``DunningPolicy``, a ``BillingAccount`` argument).
 """
 
 from stripe_kpi.simulator.billing.account import BillingAccount

@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
+from stripe_kpi.simulator.billing.adjustments import Adjustments
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
 from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
-from stripe_kpi.simulator.billing.pauses import Pauses
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
@@ -32,7 +32,7 @@ Ref = StripeDict | str
 Tier = tuple[int | None, int | None, int | None]  # (up_to, unit_amount, flat_amount)
 
 
-class BillingAccount(Pauses):
+class BillingAccount(Adjustments):
     """One Stripe account in one currency (customers may use others), driven by a script."""
 
     def __init__(
@@ -389,11 +389,11 @@ class BillingAccount(Pauses):
         account do not change it; ``copy=False`` shares the live dicts (faster for big
         benchmarks that stop scripting). Events are immutable snapshots: always shared.
 
-        Besides the list endpoints, ``objects`` holds ``discounts``, ``invoiceitems`` and
-        ``disputes`` so that the server can expand ids that point at them.
+        Besides the list endpoints, ``objects`` holds ``discounts`` and ``disputes`` so that the
+        server can expand ids that point at them. Deleted customers show as their stub.
         """
         live = {
-            "customers": self.customers,
+            "customers": self.shown_customers(),
             "products": self.products,
             "prices": self.prices,
             "coupons": self.coupons,
@@ -403,6 +403,7 @@ class BillingAccount(Pauses):
             "discounts": self.discounts,
             "invoiceitems": self.invoiceitems,
             "disputes": self.disputes,
+            "credit_notes": self.credit_notes,
         }
         state = {"account": self.account, "objects": {k: dict(v) for k, v in live.items()}}
         if copy:

@@ -10,8 +10,8 @@ Builders are pure: ids and times come in as arguments. Tests that need a single 
 use them as factories ("builders, not blobs"). One module per object family: ``customers`` (the
 account, customers), ``catalog`` (products, prices, coupons, tax rates), ``subscriptions``
 (subscriptions, items, discounts), ``invoices`` (invoices, lines, invoice items), ``events``,
-``disputes``; ``common`` holds what they share. Every builder is re-exported here, so callers
-write ``objects.customer(...)``.
+``disputes``, ``credit_notes``; ``common`` holds what they share. Every builder is re-exported
+here, so callers write ``objects.customer(...)``.
 
 Not returned, as in the API unless expanded or included: ``Customer.cash_balance``,
 ``invoice_credit_balance``, ``sources``, ``subscriptions``, ``tax``, ``tax_ids``;
@@ -27,6 +27,7 @@ from stripe_kpi.simulator.objects.catalog import (
     tax_rate,
 )
 from stripe_kpi.simulator.objects.common import API_VERSION, StripeDict, list_object
+from stripe_kpi.simulator.objects.credit_notes import credit_note, credit_note_line_item
 from stripe_kpi.simulator.objects.customers import account, address, customer
 from stripe_kpi.simulator.objects.disputes import dispute
 from stripe_kpi.simulator.objects.events import event
@@ -39,6 +40,8 @@ __all__ = [
     "account",
     "address",
     "coupon",
+    "credit_note",
+    "credit_note_line_item",
     "customer",
     "discount",
     "dispute",

@@ -63,8 +63,13 @@ PERMISSIONS = {
     "subscriptions": "rak_subscription_read",
     "invoices": "rak_invoice_read",
     "events": "rak_event_read",
+    # Guessed from the dashboard's "Credit notes" and "Invoice items" rows (not confirmed).
+    "credit_notes": "rak_credit_note_read",
+    "invoiceitems": "rak_invoice_item_read",
     "account": "rak_accounts_kyc_id_numbers_read",
 }
+#: The objects whose ``lines`` sub-list pages at ``/v1/<kind>/{id}/lines``, and what a line is.
+_LINES_OF = {"invoices": "line_item", "credit_notes": "credit_note_line_item"}
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -272,11 +277,12 @@ class StripeAPI:
             raise resource_missing(SPECS[kind].object_name, parts[2])
         if len(parts) == 3:
             return _retrieve_one(kind, self._render(kind, obj), params, resolve)
-        if kind != "invoices" or parts[3] != "lines":
+        line_object = _LINES_OF.get(kind)
+        if line_object is None or parts[3] != "lines":
             raise unrecognized_url("GET", path)
         page = _page_request(params)
         lines = obj.get("lines", {}).get("data", [])
-        found, has_more = index.sublist_page(obj["id"], lines, page, "line_item")
+        found, has_more = index.sublist_page(obj["id"], lines, page, line_object)
         return _list_body(path, expand_list(found, page.expand, resolve), has_more)
 
     def _render(self, kind: str, obj: StripeDict) -> StripeDict:

@@ -147,6 +147,12 @@ def subscriptions_not_canceled(params: Params) -> Predicate | None:
     return lambda obj: obj.get("status") != "canceled"
 
 
+def is_pending(name: str, value: Any) -> Predicate:
+    """An invoice item is pending until an invoice takes it (``invoice`` null)."""
+    wanted = parse_bool(name, value)
+    return lambda obj: (obj.get("invoice") is None) is wanted
+
+
 def event_type(name: str, value: Any) -> Predicate:
     """``type`` takes one name or a group with ``*`` as wildcard (``customer.subscription.*``)."""
     wanted = text(name, value)
@@ -237,6 +243,30 @@ SPECS: dict[str, ListSpec] = {
         },
         indexed={"customer": field_getter("customer"), "subscription": invoice_subscription},
         unmodelled=frozenset({"due_date", "customer_account"}),
+    ),
+    # "pending: Set to true to only show pending invoice items, which are not yet attached to any
+    # invoices. Set to false to only show invoice items already attached to invoices. If
+    # unspecified, no filter is applied." (docs.stripe.com/api/invoiceitems/list). An invoice
+    # item has no ``created``: its ``date`` is what the list sorts and ``created`` filters on.
+    "invoiceitems": ListSpec(
+        "invoiceitem",
+        {
+            "customer": equals(field_getter("customer")),
+            "invoice": equals(field_getter("invoice")),
+            "pending": is_pending,
+        },
+        indexed={"customer": field_getter("customer")},
+        unmodelled=frozenset({"customer_account"}),
+    ),
+    # docs.stripe.com/api/credit_notes/list: customer, customer_account, invoice, created.
+    "credit_notes": ListSpec(
+        "credit_note",
+        {
+            "customer": equals(field_getter("customer")),
+            "invoice": equals(field_getter("invoice")),
+        },
+        indexed={"customer": field_getter("customer")},
+        unmodelled=frozenset({"customer_account"}),
     ),
     "events": ListSpec(
         "event",

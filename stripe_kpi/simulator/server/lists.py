@@ -53,6 +53,12 @@ class SortedView:
 EMPTY_VIEW = SortedView([], [])
 
 
+def _created(obj: StripeDict) -> int:
+    """When an object was created: an invoice item says it with ``date`` (it has no
+    ``created``); a deleted customer's stub with nothing (never listed: 0)."""
+    return obj.get("created", obj.get("date", 0))
+
+
 def _collect(objs: list[StripeDict], indices: range, keep: Predicate, want: int) -> list:
     picked = []
     for i in indices:
@@ -74,7 +80,7 @@ class AccountIndex:
     def __init__(self, data: StripeData) -> None:
         self.data = data
         self._keys: dict[str, dict[str, Key]] = {
-            kind: {oid: (o["created"], n) for n, (oid, o) in enumerate(objs.items())}
+            kind: {oid: (_created(o), n) for n, (oid, o) in enumerate(objs.items())}
             for kind, objs in ((k, data.objects.get(k, {})) for k in SPECS)
         }
         self.views = {
@@ -192,22 +198,27 @@ def shown_item(item: StripeDict) -> StripeDict:
 
 
 #: The list an event's ``data.object`` would be served from, to show it as that list does.
-_LIST_OF = {"subscription": "subscriptions", "invoice": "invoices"}
+_LIST_OF = {"subscription": "subscriptions", "invoice": "invoices", "credit_note": "credit_notes"}
 
 
 def render(kind: str, obj: StripeDict) -> StripeDict:
     """What the API shows of a stored object by default (stored objects are never changed).
 
-    An invoice embeds its first 10 lines and a subscription its first 10 items, with
-    ``has_more``, ``total_count`` and the ``url`` that pages the rest; prices and coupons,
-    listed or embedded, come without their includable fields (see ``expand``). An event shows
-    its ``data.object`` as that object's own endpoint does, unexpanded.
+    An invoice (a credit note too) embeds its first 10 lines and a subscription its first 10
+    items, with ``has_more``, ``total_count`` and the ``url`` that pages the rest; prices and
+    coupons, listed or embedded, come without their includable fields (see ``expand``). An
+    event shows its ``data.object`` as that object's own endpoint does, unexpanded.
     """
     if kind == "events":
         return _render_event(obj)
     if kind == "invoices" and "lines" in obj:
         everything = obj["lines"].get("data", [])
         url = f"/v1/invoices/{obj['id']}/lines"
+        lines = _embedded(obj["lines"], everything[:EMBEDDED_LINES], len(everything), url)
+        return {**obj, "lines": lines}
+    if kind == "credit_notes" and "lines" in obj:
+        everything = obj["lines"].get("data", [])
+        url = f"/v1/credit_notes/{obj['id']}/lines"
         lines = _embedded(obj["lines"], everything[:EMBEDDED_LINES], len(everything), url)
         return {**obj, "lines": lines}
     if kind == "subscriptions" and "items" in obj:
