@@ -20,7 +20,7 @@ from stripe._invoice import Invoice
 from stripe._price import Price
 from stripe._subscription import Subscription
 
-from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy
+from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy, Phase
 from stripe_kpi.simulator.data import LIST_KINDS, StripeData
 from stripe_kpi.simulator.objects import API_VERSION
 from stripe_kpi.simulator.saas import generate_account
@@ -60,6 +60,7 @@ KINDS = {
     "tax_rate",
     "subscription",
     "subscription_item",
+    "subscription_schedule",
     "invoice",
     "line_item",
     "invoiceitem",
@@ -70,7 +71,7 @@ KINDS = {
     "list",
 }
 #: Kinds the generated demo account may lack when its random streams drew none.
-RANDOM_KINDS = {"dispute", "credit_note", "credit_note_line_item"}
+RANDOM_KINDS = {"dispute", "credit_note", "credit_note_line_item", "subscription_schedule"}
 
 
 def on(year: int, month: int, day: int) -> datetime:
@@ -125,6 +126,14 @@ def scripted_account() -> StripeData:
     consulting = acct.create_invoice(grace, on(2026, 3, 15))
     acct.issue_credit_note(consulting, 5000, on(2026, 3, 16), refund=False)
     acct.delete_customer(hedy, on(2026, 3, 20))
+    # Schedules: one completes (canceling its subscription), one stays active with a phase to
+    # come (its phase items, discounts and current phase all shown).
+    ida = acct.create_customer("Ida", "ida@example.com", on(2026, 3, 21))
+    scheduled = acct.subscribe(ida, [(seats, 2)], on(2026, 3, 21))
+    upgrade = [Phase(on(2026, 3, 24), [(seats, 4)]), Phase(on(2026, 3, 26), [(seats, 6)])]
+    acct.create_schedule(scheduled, upgrade, end=on(2026, 3, 28), end_behavior="cancel")
+    later = [Phase(on(2026, 4, 15), [(seats, 1)], coupon=save)]
+    acct.create_schedule(switching, later, end=on(2026, 6, 1))
     acct.advance(on(2026, 3, 31))
     data = acct.snapshot()
     data.objects["events"] = {e["id"]: e for e in acct.log.events}  # all of them, not 30 days
@@ -236,6 +245,9 @@ def test_the_scripted_account_reaches_every_state() -> None:
         "charge.dispute.created",
         "credit_note.created",
         "customer.deleted",
+        "subscription_schedule.created",
+        "subscription_schedule.updated",
+        "subscription_schedule.completed",
     }
     assert {e["api_version"] for e in data.objects["events"].values()} == {API_VERSION}
 

@@ -25,6 +25,7 @@ LIST_KINDS = (
     "coupons",
     "tax_rates",
     "subscriptions",
+    "subscription_schedules",
     "invoices",
     "invoiceitems",
     "credit_notes",

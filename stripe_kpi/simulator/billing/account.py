@@ -20,10 +20,10 @@ from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
-from stripe_kpi.simulator.billing.adjustments import Adjustments
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
 from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
+from stripe_kpi.simulator.billing.schedules import Schedules
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.events import frozen_copy, no_cycle_collector
@@ -32,7 +32,7 @@ Ref = StripeDict | str
 Tier = tuple[int | None, int | None, int | None]  # (up_to, unit_amount, flat_amount)
 
 
-class BillingAccount(Adjustments):
+class BillingAccount(Schedules):
     """One Stripe account in one currency (customers may use others), driven by a script."""
 
     def __init__(
@@ -399,6 +399,7 @@ class BillingAccount(Adjustments):
             "coupons": self.coupons,
             "tax_rates": self.tax_rates,
             "subscriptions": self.subscriptions,
+            "subscription_schedules": self.schedules,
             "invoices": self.invoices,
             "discounts": self.discounts,
             "invoiceitems": self.invoiceitems,

@@ -50,6 +50,10 @@ MAX_ITEMS = 20
 _RANK = {
     "discount_end": 0,
     "collection_resumes": 0,
+    # A phase that starts (or a schedule that ends) on a renewal acts before it: the renewal
+    # bills the new phase's items, or nothing once the schedule has canceled the subscription.
+    "phase_start": 0,
+    "schedule_end": 0,
     "period_end": 1,
     "finalize": 2,
     "retry": 3,
@@ -154,6 +158,9 @@ class Ledger:
         self.discounts: dict[str, StripeDict] = {}
         self.invoiceitems: dict[str, StripeDict] = {}
         self.disputes: dict[str, StripeDict] = {}
+        self.schedules: dict[str, StripeDict] = {}
+        #: Per schedule, its phases resolved to prices and coupons (None: the first phase).
+        self.schedule_plans: dict[str, list[Any]] = {}
         self.subs: dict[str, SubState] = {}
         self.pending: dict[str, list[StripeDict]] = {}
         self.charges: dict[str, tuple[str, str]] = {}

@@ -9,9 +9,9 @@ do if we filled them from the annotations.
 Builders are pure: ids and times come in as arguments. Tests that need a single Stripe object
 use them as factories ("builders, not blobs"). One module per object family: ``customers`` (the
 account, customers), ``catalog`` (products, prices, coupons, tax rates), ``subscriptions``
-(subscriptions, items, discounts), ``invoices`` (invoices, lines, invoice items), ``events``,
-``disputes``, ``credit_notes``; ``common`` holds what they share. Every builder is re-exported
-here, so callers write ``objects.customer(...)``.
+(subscriptions, items, discounts), ``schedules`` (subscription schedules), ``invoices``
+(invoices, lines, invoice items), ``events``, ``disputes``, ``credit_notes``; ``common`` holds
+what they share. Every builder is re-exported here, so callers write ``objects.customer(...)``.
 
 Not returned, as in the API unless expanded or included: ``Customer.cash_balance``,
 ``invoice_credit_balance``, ``sources``, ``subscriptions``, ``tax``, ``tax_ids``;
@@ -32,6 +32,11 @@ from stripe_kpi.simulator.objects.customers import account, address, customer
 from stripe_kpi.simulator.objects.disputes import dispute
 from stripe_kpi.simulator.objects.events import event
 from stripe_kpi.simulator.objects.invoices import invoice, invoice_item, invoice_line_item
+from stripe_kpi.simulator.objects.schedules import (
+    schedule_phase,
+    schedule_phase_item,
+    subscription_schedule,
+)
 from stripe_kpi.simulator.objects.subscriptions import discount, subscription, subscription_item
 
 __all__ = [
@@ -54,7 +59,10 @@ __all__ = [
     "price",
     "price_tier",
     "product",
+    "schedule_phase",
+    "schedule_phase_item",
     "subscription",
     "subscription_item",
+    "subscription_schedule",
     "tax_rate",
 ]

@@ -61,6 +61,9 @@ PERMISSIONS = {
     "coupons": "rak_coupon_read",
     "tax_rates": "rak_tax_rate_read",
     "subscriptions": "rak_subscription_read",
+    # Schedules are read with the Subscriptions permission (a guess: the dashboard lists no
+    # permission of their own).
+    "subscription_schedules": "rak_subscription_read",
     "invoices": "rak_invoice_read",
     "events": "rak_event_read",
     # Guessed from the dashboard's "Credit notes" and "Invoice items" rows (not confirmed).

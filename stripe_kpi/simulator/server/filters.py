@@ -231,6 +231,16 @@ SPECS: dict[str, ListSpec] = {
             {"automatic_tax", "current_period_end", "current_period_start", "customer_account"}
         ),
     ),
+    # docs.stripe.com/api/subscription_schedules/list: customer, created and the three time
+    # ranges (canceled_at, completed_at, released_at), and ``scheduled`` (not started yet).
+    "subscription_schedules": ListSpec(
+        "subscription_schedule",
+        {"customer": equals(field_getter("customer"))},
+        indexed={"customer": field_getter("customer")},
+        unmodelled=frozenset(
+            {"canceled_at", "completed_at", "released_at", "scheduled", "customer_account"}
+        ),
+    ),
     "invoices": ListSpec(
         "invoice",
         {
