@@ -138,7 +138,9 @@ def doctor_server():
 
     account = BillingAccount(start=datetime(2026, 1, 1, tzinfo=UTC), seed=2)
     account.create_customer(name="Ada", email="ada@example.com")
-    everything_but_subscriptions = [p for r, p in PERMISSIONS.items() if r != "subscriptions"]
+    # Subscription schedules are read with the same permission: leave it out for both.
+    no_subs = PERMISSIONS["subscriptions"]
+    everything_but_subscriptions = [p for p in PERMISSIONS.values() if p != no_subs]
     with SimulatorServer(
         account.snapshot(),
         restricted_keys={
