@@ -15,13 +15,13 @@ test reads first, one method per Stripe API call, kept together with its argumen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
 from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
-from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, StripeDict, SubState
+from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, Applied, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
 from stripe_kpi.simulator.billing.schedules import Schedules
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
@@ -122,9 +122,13 @@ class BillingAccount(Schedules):
         tiers: Sequence[Tier] | None = None,
         tiers_mode: Literal["graduated", "volume"] | None = None,
         nickname: str | None = None,
+        currency_options: Mapping[str, int | Sequence[Tier]] | None = None,
         at: datetime | None = None,
     ) -> StripeDict:
         """A recurring price. ``product`` is a product, its id, or a name (created if new).
+
+        ``currency_options`` maps another currency to what the price charges in it: a unit
+        amount (per-unit prices) or tiers (tiered prices, same ``tiers_mode``).
 
         Metered prices bill usage reported to a billing meter (``recurring.meter``), since the
         legacy usage records are gone from the API.
@@ -156,6 +160,18 @@ class BillingAccount(Schedules):
                 tax_behavior=tax_behavior,
                 nickname=nickname,
             )
+            if currency_options:
+                price["currency_options"] = {
+                    ccy: objects.currency_option(
+                        unit_amount=None if billing_scheme == "tiered" else option,  # type: ignore[arg-type]
+                        tiers=[objects.price_tier(up_to=u, unit_amount=a, flat_amount=f)
+                               for u, a, f in option]  # type: ignore[union-attr]
+                        if billing_scheme == "tiered"
+                        else None,
+                        tax_behavior=tax_behavior,
+                    )
+                    for ccy, option in currency_options.items()
+                }  # fmt: skip
             self.prices[price["id"]] = price
             self.emit("price.created", price, t)
             if prod["default_price"] is None:
@@ -249,6 +265,9 @@ class BillingAccount(Schedules):
         *,
         trial_days: int | None = None,
         coupon: Ref | None = None,
+        coupons: Sequence[Ref] = (),
+        item_coupons: Mapping[str, Sequence[Ref]] | None = None,
+        currency: str | None = None,
         tax_rates: Sequence[Ref] = (),
         collection_method: Literal["charge_automatically", "send_invoice"] = "charge_automatically",
         days_until_due: int | None = None,
@@ -260,6 +279,12 @@ class BillingAccount(Schedules):
         subscription sets it). Metered items take ``None`` as quantity. At most 20 items, as
         Stripe allows ("A list of up to 20 subscription items", docs.stripe.com/api/subscriptions/
         create); past 10 the server pages them (``/v1/subscription_items``).
+
+        ``currency`` (default: the first price's) bills the subscription in a currency its
+        prices offer through ``currency_options`` (a USD price with a EUR option, billed in EUR
+        at the option's amounts). Discounts stack: ``coupon`` then ``coupons`` on the
+        subscription (``discounts``, in that order), and ``item_coupons`` (price id → coupons)
+        on the items of those prices (each item's ``discounts``).
         """
         cus = self._get(self.customers, customer)
         prices = [(self._get(self.prices, p), q) for p, q in items]
@@ -267,9 +292,14 @@ class BillingAccount(Schedules):
             raise ValueError(f"a subscription has 1 to {MAX_ITEMS} items")
         rates = [self._get(self.tax_rates, r) for r in tax_rates]
         first = prices[0][0]["recurring"]
-        currency = prices[0][0]["currency"]
+        currency = currency or prices[0][0]["currency"]
         for price, quantity in prices:
             self._check_price(price, quantity, first, currency)
+        stack = [self._get(self.coupons, c) for c in ([coupon] if coupon else []) + list(coupons)]
+        on_items = {
+            self._get(self.prices, p)["id"]: [self._get(self.coupons, c) for c in refs]
+            for p, refs in (item_coupons or {}).items()
+        }
         with self._api_call(at) as t:
             self._set_currency(cus, currency, t)
             sub_id, invoice_id = self.ids.new("sub"), self.ids.new("in")
@@ -319,11 +349,14 @@ class BillingAccount(Schedules):
             )
             self.subscriptions[sub_id] = sub
             self.subs[sub_id] = st
-            if coupon is not None:
-                self._attach_coupon(st, self._get(self.coupons, coupon), t)
+            for found in stack:
+                self._attach_coupon(st, found, t)
+            for si in sub_items:
+                for found in on_items.get(si["price"]["id"], ()):
+                    self._attach_coupon(st, found, t, item=si)
             self.emit("customer.subscription.created", sub, t)
-            if st.discount is not None:
-                self.emit("customer.discount.created", st.discount, t)
+            for applied in st.applied:
+                self.emit("customer.discount.created", applied.discount, t)
             self.issue_invoice(
                 invoice_id,
                 cus["id"],
@@ -340,7 +373,11 @@ class BillingAccount(Schedules):
                 self.schedule(trial_end - TRIAL_NOTICE, "notice", sub_id)
             return sub
 
-    def _attach_coupon(self, st: SubState, coupon: StripeDict, t: int) -> None:
+    def _attach_coupon(
+        self, st: SubState, coupon: StripeDict, t: int, item: StripeDict | None = None
+    ) -> None:
+        """A discount of ``coupon`` on the subscription, or on one of its items (``item``): the
+        Discount names both the subscription and, for an item's, the item."""
         if coupon["amount_off"] is not None and coupon["currency"] != st.obj["currency"]:
             raise ValueError("an amount_off coupon applies only in its own currency")
         months = coupon["duration_in_months"]
@@ -349,15 +386,17 @@ class BillingAccount(Schedules):
             coupon_id=coupon["id"],
             customer=st.obj["customer"],
             subscription=st.id,
+            subscription_item=item["id"] if item else None,
             start=t,
             end=add_months(t, months) if coupon["duration"] == "repeating" else None,
         )
         coupon["times_redeemed"] += 1
         self.discounts[discount["id"]] = discount
-        st.discount, st.coupon = discount, coupon
-        st.obj["discounts"] = [discount["id"]]
+        st.applied.append(Applied(discount, coupon, item["id"] if item else None))
+        holder = st.obj if item is None else item
+        holder["discounts"] = [*holder["discounts"], discount["id"]]
         if discount["end"] is not None:
-            self.schedule(discount["end"], "discount_end", st.id)
+            self.schedule(discount["end"], "discount_end", discount["id"])
 
     def _check_price(
         self, price: StripeDict, quantity: int | None, recurring: StripeDict, currency: str
@@ -368,8 +407,8 @@ class BillingAccount(Schedules):
         )
         if not same:
             raise ValueError("all items of a subscription share one billing interval")
-        if price["currency"] != currency:
-            raise ValueError("all items of a subscription share one currency")
+        if price["currency"] != currency and currency not in (price["currency_options"] or {}):
+            raise ValueError(f"price {price['id']} bills no {currency}: no such currency option")
         metered = price["recurring"]["usage_type"] == "metered"
         if metered != (quantity is None):
             raise ValueError("metered items take quantity None; licensed items a quantity")

@@ -398,7 +398,8 @@ class Changes(Renewals):
     def _check_item(
         self, st: SubState, price: StripeDict, quantity: int | None, *, interval_may_change: bool
     ) -> None:
-        if price["currency"] != st.obj["currency"]:
+        billed = st.obj["currency"]
+        if price["currency"] != billed and billed not in (price["currency_options"] or {}):
             raise ValueError(f"{st.id} is billed in {st.obj['currency']}, not {price['currency']}")
         if _licensed(price) == (quantity is None):
             raise ValueError("metered items take quantity None; licensed items a quantity")

@@ -27,8 +27,16 @@ def round_half_up(value: Fraction) -> int:
     return int(magnitude if value >= 0 else -magnitude)
 
 
-def price_amount(price: StripeDict, quantity: int) -> int:
-    """What ``price`` charges for ``quantity`` in one period (per-unit, volume or graduated)."""
+def price_amount(price: StripeDict, quantity: int, currency: str | None = None) -> int:
+    """What ``price`` charges for ``quantity`` in one period (per-unit, volume or graduated).
+
+    Billed in a ``currency`` other than the price's own, the price charges its
+    ``currency_options`` entry for that currency ("Prices defined in each available currency
+    option", the Price object's ``currency_options``; docs.stripe.com/products-prices/
+    how-products-and-prices-work#multiple-currencies: one price, a customer charged in one of its
+    currencies), its ``unit_amount`` or its ``tiers``.
+    """
+    price = billed_terms(price, currency)
     if price["billing_scheme"] != "tiered":
         return price["unit_amount"] * quantity
     tiers = price["tiers"]
@@ -45,6 +53,18 @@ def price_amount(price: StripeDict, quantity: int) -> int:
         total += (tier["unit_amount"] or 0) * (top - floor) + (tier["flat_amount"] or 0)
         floor = top
     return total
+
+
+def billed_terms(price: StripeDict, currency: str | None) -> StripeDict:
+    """``price`` as it bills in ``currency``: itself, or its unit amount and tiers replaced by
+    those of its currency option (a ``ValueError`` when it has none for that currency)."""
+    if currency is None or currency == price["currency"]:
+        return price
+    option = (price.get("currency_options") or {}).get(currency)
+    if option is None:
+        raise ValueError(f"price {price['id']} has no {currency} currency option")
+    return {**price, "currency": currency, "unit_amount": option["unit_amount"],
+            "tiers": option.get("tiers") or price["tiers"]}  # fmt: skip
 
 
 def prorated(amount: int, remaining: int, period: int) -> int:
@@ -66,8 +86,11 @@ def interval_words(price: StripeDict) -> str:
     return interval if count == 1 else f"every {count} {interval}s"
 
 
-def period_description(price: StripeDict, product_name: str, quantity: int) -> str:
+def period_description(
+    price: StripeDict, product_name: str, quantity: int, currency: str | None = None
+) -> str:
     """``5 × Seats (at $10.00 / month)``; tiered prices show no unit amount."""
+    price = billed_terms(price, currency)
     if price["billing_scheme"] == "tiered":
         return f"{quantity} × {product_name} (tiered, per {interval_words(price)})"
     unit = format_money(price["unit_amount"], price["currency"])
@@ -98,14 +121,43 @@ def line_product(line: StripeDict) -> str | None:
     return pricing["price_details"]["product"] if pricing else None
 
 
-def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str) -> None:
-    """Write a subscription discount onto an invoice's lines (``discounts``, ``discount_amounts``).
+#: One discount to write onto an invoice: its coupon, its id, and the subscription item it is
+#: attached to (None: the whole subscription).
+StackEntry = tuple[StripeDict, str, "str | None"]
 
-    ``percent_off`` takes its share of every discountable line. ``amount_off`` is taken once per
-    invoice, at most the discountable total, spread over positive lines in proportion to their
-    amounts (the last line takes the rounding). Prorations already carry their discount in their
-    amount (flexible billing mode, ``proration_discounts=included``), so they list the discount
-    with an amount of 0.
+
+def stack_order(stack: Iterable[StackEntry]) -> list[StackEntry]:
+    """The order Stripe takes a subscription's discounts in.
+
+    Item discounts first: "Subscription item discounts are applied before subscription
+    discounts" (the API reference of ``subscription.discounts`` and ``subscription_item.
+    discounts``; for invoices "Line item discounts are applied before invoice discounts").
+    Within a level each discount takes its share of what the ones before it left, percentages
+    compounding ($35 × 0.95 × 0.80, as Stripe's upcoming invoice computes two stacked
+    percentages: bitwarden/server#7786), and ``percent_off`` before ``amount_off`` (as
+    useautumn/autumn#535 matches Stripe's stacking). Stripe's docs do not state the second
+    point; within a kind, the order of the ``discounts`` list.
+    """
+    return sorted(stack, key=lambda e: (e[2] is None, e[0]["percent_off"] is None))
+
+
+def apply_discounts(lines: list[StripeDict], stack: Iterable[StackEntry]) -> None:
+    """Write a subscription's discounts onto an invoice's lines, in :func:`stack_order`."""
+    for coupon, discount_id, item_id in stack_order(stack):
+        apply_discount(lines, coupon, discount_id, item_id)
+
+
+def apply_discount(
+    lines: list[StripeDict], coupon: StripeDict, discount_id: str, item_id: str | None = None
+) -> None:
+    """Write one discount onto an invoice's lines (``discounts``, ``discount_amounts``).
+
+    ``percent_off`` takes its share of what is left of every discountable line (its amount less
+    the discounts already taken). ``amount_off`` is taken once per invoice, at most what is left,
+    spread over positive lines in proportion to what is left of them (the last line takes the
+    rounding). Prorations already carry their discount in their amount (flexible billing mode,
+    ``proration_discounts=included``), so they list the discount with an amount of 0. A discount
+    attached to one subscription item (``item_id``) discounts only that item's lines.
 
     A coupon with ``applies_to`` discounts only the lines of those products, both kinds alike:
     Stripe's ``applies_to`` "limits the items in an invoice that the coupon can apply to, but does
@@ -117,7 +169,9 @@ def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str
     targets = [
         line
         for line in lines
-        if line["discountable"] and coupon_applies(coupon, line_product(line))
+        if line["discountable"]
+        and coupon_applies(coupon, line_product(line))
+        and (item_id is None or line_item(line) == item_id)
     ]
     for line in targets:
         line["discounts"].append(discount_id)
@@ -125,14 +179,14 @@ def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str
     amounts: dict[str, int] = {}
     if coupon["percent_off"] is not None:
         for line in regular:
-            amounts[line["id"]] = percent_discount(line["amount"], coupon["percent_off"])
+            amounts[line["id"]] = percent_discount(left_of(line), coupon["percent_off"])
     else:
-        positive = [line for line in regular if line["amount"] > 0]
-        base = sum(line["amount"] for line in positive)
+        positive = [line for line in regular if left_of(line) > 0]
+        base = sum(left_of(line) for line in positive)
         take = min(coupon["amount_off"], base)
         left = take
         for i, line in enumerate(positive):
-            share = left if i == len(positive) - 1 else take * line["amount"] // base
+            share = left if i == len(positive) - 1 else take * left_of(line) // base
             amounts[line["id"]] = share
             left -= share
     for line in targets:
@@ -142,6 +196,17 @@ def apply_discount(lines: list[StripeDict], coupon: StripeDict, discount_id: str
             {"amount": amount, "credit_balance_transaction": None, "discount": discount_id,
              "type": "discount"}
         )  # fmt: skip
+
+
+def left_of(line: StripeDict) -> int:
+    """What the discounts written so far leave of a line's amount."""
+    return line["amount"] - sum(d["amount"] for d in line["discount_amounts"])
+
+
+def line_item(line: StripeDict) -> str | None:
+    """The subscription item a line bills (None: a one-off invoice item)."""
+    details = line["parent"]["subscription_item_details"]
+    return details["subscription_item"] if details else None
 
 
 def _is_proration(line: StripeDict) -> bool:

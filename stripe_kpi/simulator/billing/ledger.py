@@ -25,16 +25,18 @@ from typing import Any
 from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.dunning import DunningPolicy, FailureWindow
 from stripe_kpi.simulator.billing.invoices import (
-    apply_discount,
+    apply_discounts,
     apply_taxes,
     coupon_applies,
     fill_totals,
+    line_item,
     line_product,
     percent_discount,
     period_description,
     price_amount,
     prorated,
     proration_description,
+    stack_order,
 )
 from stripe_kpi.simulator.clock import HOUR, period_boundary
 from stripe_kpi.simulator.events import EventLog
@@ -63,6 +65,21 @@ _RANK = {
 
 
 @dataclass
+class Applied:
+    """A discount attached to a subscription (``item`` None) or to one of its items, with its
+    coupon; ``used`` once a ``once`` coupon has taken its invoice."""
+
+    discount: StripeDict
+    coupon: StripeDict
+    item: str | None = None
+    used: bool = False
+
+    def in_force(self, at: int) -> bool:
+        end = self.discount["end"]
+        return end is None or at < end
+
+
+@dataclass
 class SubState:
     """What the engine knows about a subscription beyond its Stripe object.
 
@@ -78,9 +95,8 @@ class SubState:
     period_n: int
     interval: str
     interval_count: int
-    coupon: StripeDict | None = None
-    discount: StripeDict | None = None
-    discount_used: bool = False
+    #: Its discounts, subscription-level and item-level, in the order they were attached.
+    applied: list[Applied] = field(default_factory=list)
     tax_rates: list[StripeDict] = field(default_factory=list)
     failure: FailureWindow | None = None
     lapses: bool = False
@@ -108,15 +124,20 @@ class SubState:
     def live(self) -> bool:
         return self.obj["status"] not in ("canceled", "incomplete_expired")
 
-    def percent_in_force(self, at: int, product: str) -> float | None:
-        """The ``percent_off`` that prorations of ``product`` at ``at`` are net of (``once``
-        coupons: never; a coupon limited to other products: never)."""
-        if self.coupon is None or self.discount is None or self.coupon["percent_off"] is None:
-            return None
-        if self.coupon["duration"] == "once" or not coupon_applies(self.coupon, product):
-            return None
-        end = self.discount["end"]
-        return self.coupon["percent_off"] if end is None or at < end else None
+    def percents_in_force(self, at: int, product: str, item_id: str) -> list[Applied]:
+        """The ``percent_off`` discounts that prorations of ``item_id`` (selling ``product``) at
+        ``at`` are net of, in Stripe's order (``once`` coupons: never; a coupon limited to other
+        products: never)."""
+        found = [
+            a
+            for a in self.applied
+            if a.coupon["percent_off"] is not None
+            and a.coupon["duration"] != "once"
+            and a.item in (None, item_id)
+            and coupon_applies(a.coupon, product)
+            and a.in_force(at)
+        ]
+        return [a for a in found if a.item is not None] + [a for a in found if a.item is None]
 
 
 class Ledger:
@@ -203,16 +224,16 @@ class Ledger:
     ) -> StripeDict:
         """A subscription item's line for a whole period (advance billing, or a $0 trial)."""
         price, quantity = item["price"], item["quantity"]
-        name = self.product_name(price)
+        name, currency = self.product_name(price), st.obj["currency"]
         line = objects.invoice_line_item(
             id=self.ids.new("il"),
             invoice=invoice_id,
             livemode=self.livemode,
-            currency=price["currency"],
-            amount=0 if trial else price_amount(price, quantity),
+            currency=currency,
+            amount=0 if trial else price_amount(price, quantity, currency),
             description=f"Trial period for {name}"
             if trial
-            else period_description(price, name, quantity),
+            else period_description(price, name, quantity, currency),
             period_start=start,
             period_end=end,
             quantity=quantity,
@@ -231,13 +252,14 @@ class Ledger:
     ) -> StripeDict:
         """A metered item's usage over a finished period, billed in arrears."""
         price, used = item["price"], st.usage.pop(item["id"], 0)
+        currency = st.obj["currency"]
         return objects.invoice_line_item(
             id=self.ids.new("il"),
             invoice=invoice_id,
             livemode=self.livemode,
-            currency=price["currency"],
-            amount=price_amount(price, used),
-            description=period_description(price, self.product_name(price), used),
+            currency=currency,
+            amount=price_amount(price, used, currency),
+            description=period_description(price, self.product_name(price), used, currency),
             period_start=start,
             period_end=end,
             quantity=used,
@@ -290,15 +312,18 @@ class Ledger:
         ``percent_off`` coupon in force (flexible billing mode, ``proration_discounts=included``).
         """
         start, end = st.period
-        gross = prorated(price_amount(price, quantity), end - at, end - start)
-        pct = st.percent_in_force(at, price["product"])
-        amount = gross - (percent_discount(gross, pct) if pct is not None else 0)
-        discount_ids = [st.discount["id"]] if pct is not None and st.discount else []
+        currency = st.obj["currency"]
+        gross = prorated(price_amount(price, quantity, currency), end - at, end - start)
+        amount = gross
+        in_force = st.percents_in_force(at, price["product"], item["id"])
+        for applied in in_force:  # each on what the ones before it left
+            amount -= percent_discount(amount, applied.coupon["percent_off"])
+        discount_ids = [a.discount["id"] for a in in_force]
         ii = objects.invoice_item(
             id=self.ids.new("ii"),
             customer=st.obj["customer"],
             livemode=self.livemode,
-            currency=price["currency"],
+            currency=currency,
             amount=-amount if credit else amount,
             date=at,
             description=proration_description(credit, self.product_name(price), quantity, at),
@@ -406,25 +431,31 @@ class Ledger:
         return invoice
 
     def _apply_subscription_discount(self, st: SubState, invoice: StripeDict, at: int) -> None:
-        """A ``once`` coupon takes the first invoice with something to discount; a
-        ``repeating`` one every invoice created before its end; ``forever`` every invoice."""
-        if st.discount is None or st.coupon is None:
-            return
-        coupon, discount = st.coupon, st.discount
+        """Every discount of the subscription and its items, in Stripe's order: a ``once``
+        coupon takes the first invoice with something to discount; a ``repeating`` one every
+        invoice created before its end; ``forever`` every invoice. The invoice's own
+        ``discounts`` are the subscription-level ones; item-level ones show on their lines."""
         lines = invoice["lines"]["data"]
-        if (
-            coupon["duration"] == "repeating"
-            and discount["end"] is not None
-            and at >= discount["end"]
-        ):
+        stack = []
+        for applied in st.applied:
+            coupon = applied.coupon
+            if coupon["duration"] == "repeating" and not applied.in_force(at):
+                continue
+            if coupon["duration"] == "once":
+                eligible = [
+                    line
+                    for line in lines
+                    if coupon_applies(coupon, line_product(line))
+                    and applied.item in (None, line_item(line))
+                ]
+                if applied.used or not any(line["amount"] > 0 for line in eligible):
+                    continue
+                applied.used = True
+            stack.append((coupon, applied.discount["id"], applied.item))
+        if not stack:
             return
-        if coupon["duration"] == "once":
-            eligible = [line for line in lines if coupon_applies(coupon, line_product(line))]
-            if st.discount_used or not any(line["amount"] > 0 for line in eligible):
-                return
-            st.discount_used = True
-        apply_discount(lines, coupon, discount["id"])
-        invoice["discounts"] = [discount["id"]]
+        apply_discounts(lines, stack)
+        invoice["discounts"] = [d for _, d, item in stack_order(stack) if item is None]
 
     def finalize(self, invoice: StripeDict, at: int) -> None:
         """Draft → open and charged: see ``payments.Payments``."""

@@ -11,12 +11,12 @@
 - Three days before a trial ends Stripe sends ``customer.subscription.trial_will_end``.
 - A subscription set to cancel at period end ends then, with no renewal invoice (only a final
   one if metered usage is owed).
-- A ``repeating`` coupon's discount is removed from the subscription at its ``end``.
+- A ``repeating`` coupon's discount is removed from the subscription (or its item) at its ``end``.
 """
 
 from __future__ import annotations
 
-from stripe_kpi.simulator.billing.ledger import StripeDict, SubState
+from stripe_kpi.simulator.billing.ledger import Applied, StripeDict, SubState
 from stripe_kpi.simulator.billing.payments import Payments
 from stripe_kpi.simulator.clock import DAY
 
@@ -128,19 +128,24 @@ class Renewals(Payments):
         if st.obj["status"] == "trialing":
             self.emit("customer.subscription.trial_will_end", st.obj, at)
 
-    def _on_discount_end(self, sub_id: str, at: int, _: int) -> None:
-        st = self.subs[sub_id]
-        if st.discount is None or not st.live():
+    def _on_discount_end(self, discount_id: str, at: int, _: int) -> None:
+        discount = self.discounts[discount_id]
+        st = self.subs[discount["subscription"]]
+        applied = next((a for a in st.applied if a.discount["id"] == discount_id), None)
+        if applied is None or not st.live():
             return
-        self.remove_discount(st, at)
+        self.remove_discount(st, applied, at)
 
-    def remove_discount(self, st: SubState, at: int) -> None:
-        sub, discount = st.obj, st.discount
-        assert discount is not None
+    def remove_discount(self, st: SubState, applied: Applied, at: int) -> None:
+        """Take a discount off the subscription, or off the item it is attached to."""
+        sub, discount = st.obj, applied.discount
         before = self.log.before(sub, at)
-        sub["discounts"] = [d for d in sub["discounts"] if d != discount["id"]]
-        st.discount = None
-        st.coupon = None
+        holders = (
+            [sub] if applied.item is None else [i for i in st.items if i["id"] == applied.item]
+        )
+        for holder in holders:
+            holder["discounts"] = [d for d in holder["discounts"] if d != discount["id"]]
+        st.applied.remove(applied)
         self.emit("customer.discount.deleted", discount, at)
         self.emit("customer.subscription.updated", sub, at, before)
 

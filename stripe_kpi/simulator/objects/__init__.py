@@ -20,6 +20,7 @@ Not returned, as in the API unless expanded or included: ``Customer.cash_balance
 
 from stripe_kpi.simulator.objects.catalog import (
     coupon,
+    currency_option,
     plan_from_price,
     price,
     price_tier,
@@ -47,6 +48,7 @@ __all__ = [
     "coupon",
     "credit_note",
     "credit_note_line_item",
+    "currency_option",
     "customer",
     "discount",
     "dispute",

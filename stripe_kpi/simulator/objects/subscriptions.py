@@ -15,8 +15,10 @@ def discount(
     subscription: str | None,
     start: int,
     end: int | None,
+    subscription_item: str | None = None,
 ) -> StripeDict:
-    """A coupon applied to a subscription; ``end`` is set only for ``repeating`` coupons."""
+    """A coupon applied to a subscription, or to one of its items (``subscription_item``, the
+    subscription named too); ``end`` is set only for ``repeating`` coupons."""
     return {
         "checkout_session": None,
         "customer": customer,
@@ -30,7 +32,7 @@ def discount(
         "source": {"coupon": coupon_id, "type": "coupon"},
         "start": start,
         "subscription": subscription,
-        "subscription_item": None,
+        "subscription_item": subscription_item,
     }
 
 
