@@ -81,8 +81,9 @@ def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, 
     (the event's ``api_version``; docs.stripe.com/upgrades#how-can-i-upgrade-my-api: "events …
     are generated using the account's default API version"), so a payload at another version
     is in another shape and is re-fetched. At the pinned version it is the object itself, except
-    what a retrieve would expand: a subscription's or invoice's ``discounts`` come as ids there
-    (the sync needs the Discount objects, which carry their start and end), and the includable
+    what a retrieve would expand: a subscription's (and its items') or an invoice's ``discounts``
+    come as ids there (the sync needs the Discount objects, which carry their start and end),
+    and the includable
     fields of prices and coupons are never in it. Sub-lists cut at 10 are paged either way.
     """
     obj = (event.get("data") or {}).get("object") or {}
@@ -91,11 +92,15 @@ def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, 
     kind = obj.get("object")
     if kind not in _WHOLE_IN_EVENTS or LISTS.get(target[0], ("",))[0] != f"/v1/{kind}s":
         return None
-    if kind in ("subscription", "invoice") and any(
-        isinstance(d, str) for d in obj.get("discounts") or ()
-    ):
+    if kind in ("subscription", "invoice") and _discount_ids_in(obj):
         return None
     return obj
+
+
+def _discount_ids_in(obj: dict[str, Any]) -> bool:
+    """Whether the object, or one of its embedded items, names a discount by id only."""
+    holders = [obj, *((obj.get("items") or {}).get("data") or ())]
+    return any(isinstance(d, str) for h in holders for d in h.get("discounts") or ())
 
 
 def _retrieve(client: StripeApi, kind: str, object_id: str) -> dict[str, Any] | None:

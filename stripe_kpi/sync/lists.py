@@ -16,7 +16,11 @@ from stripe_kpi.sync import mapping
 
 #: The lists a backfill copies, with the parameters Stripe needs to return everything we use.
 #: ``status=all``: without it Stripe hides canceled subscriptions, i.e. every churn.
-#: ``expand discounts``: a discount's window (start, end) exists only on the Discount object.
+#: ``expand discounts``: a discount's window (start, end) exists only on the Discount object;
+#: a subscription's items carry their own (``data.items.data.discounts``, four levels: within
+#: Stripe's limit), and the items paged past 10 expand ``data.discounts`` too
+#: (:data:`ITEM_PARAMS`). An item's discount comes before the subscription's ("Subscription
+#: item discounts are applied before subscription discounts", ``subscription.discounts``).
 #: ``expand tiers, currency_options`` (prices) and ``applies_to, currency_options`` (coupons):
 #: "includable" fields, left out of the object unless the request expands them ("Some available
 #: fields aren't included in the responses by default ... You can request these fields as an
@@ -33,13 +37,19 @@ LISTS: dict[str, tuple[str, dict[str, Any]]] = {
     "prices": ("/v1/prices", {"expand": ["data.tiers", "data.currency_options"]}),
     "coupons": ("/v1/coupons", {"expand": ["data.applies_to", "data.currency_options"]}),
     "tax_rates": ("/v1/tax_rates", {}),
-    "subscriptions": ("/v1/subscriptions", {"status": "all", "expand": ["data.discounts"]}),
+    "subscriptions": (
+        "/v1/subscriptions",
+        {"status": "all", "expand": ["data.discounts", "data.items.data.discounts"]},
+    ),
     "invoices": ("/v1/invoices", {"expand": ["data.discounts"]}),
     # The subscription events Stripe still keeps: the only record of recent status changes
     # (past_due → unpaid) that no invoice shows. Only these are stored (STORED_EVENTS): the
     # other kinds, five in six of an account's events, are what the objects already say.
     "events": ("/v1/events", {"type": "customer.subscription.*"}),
 }
+
+#: What the items a subscription does not embed are paged with: their discounts expanded.
+ITEM_PARAMS: dict[str, Any] = {"expand": ["data.discounts"]}
 
 #: Stripe keeps events for 30 days; a cursor older than that cannot be resumed.
 EVENT_RETENTION_SECONDS = 30 * 24 * 3600
@@ -87,7 +97,8 @@ def subscription_with_all_items(client: StripeApi, subscription: dict[str, Any])
     stripe-dotnet#381), and a subscription may have up to 20 items."""
     extra: list[dict[str, Any]] = []
     if (subscription.get("items") or {}).get("has_more"):
-        extra = _rest_of(client, "/v1/subscription_items", {"subscription": subscription["id"]})
+        params = {"subscription": subscription["id"], **ITEM_PARAMS}
+        extra = _rest_of(client, "/v1/subscription_items", params)
     return mapping.rows_for(subscription, extra)
 
 
