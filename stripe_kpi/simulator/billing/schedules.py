@@ -97,7 +97,7 @@ class Schedules(Adjustments):
                 end_date=starts[0],
                 currency=st.obj["currency"],
                 items=[_phase_item(i["price"], i["quantity"]) for i in st.items],
-                coupons=[st.coupon["id"]] if st.coupon is not None else [],
+                coupons=[a.coupon["id"] for a in st.applied if a.item is None],
             )
             later = [
                 objects.schedule_phase(
@@ -266,16 +266,16 @@ class Schedules(Adjustments):
         self.emit("customer.subscription.updated", sub, at, before)
 
     def _phase_coupon(self, st: SubState, coupon: StripeDict | None, at: int) -> None:
-        """The phase's coupon replaces the subscription's discount (none: no discount)."""
-        if (st.coupon or {}).get("id") == (coupon or {}).get("id"):
+        """The phase's coupon replaces the subscription's discounts (none: no discount);
+        discounts on items stay."""
+        on_sub = [a for a in st.applied if a.item is None]
+        if [a.coupon["id"] for a in on_sub] == ([coupon["id"]] if coupon is not None else []):
             return
-        if st.discount is not None:
-            self.remove_discount(st, at)
+        for applied in on_sub:
+            self.remove_discount(st, applied, at)
         if coupon is not None:
             self._attach_coupon(st, coupon, at)
-            st.discount_used = False
-            assert st.discount is not None
-            self.emit("customer.discount.created", st.discount, at)
+            self.emit("customer.discount.created", st.applied[-1].discount, at)
 
     def _reset_cycle(self, st: SubState, items: list[StripeDict], at: int) -> None:
         """A new billing cycle from ``at``: billed at once in full, with the old cycle's
