@@ -21,7 +21,9 @@ class DiscountTerms:
 
     ``percent`` is the share left (0.75 for 25 % off) or None; ``amount_off`` maps currency →
     amount per invoice. ``start``/``end`` bound when it is in force; ``once`` coupons have no terms
-    at all (a one-time reduction is not a change in commitment).
+    at all (a one-time reduction is not a change in commitment). ``item_id``: the subscription
+    item it is attached to (None: the subscription, or an invoice); Stripe takes an item's
+    discounts before the subscription's.
     """
 
     id: str
@@ -30,6 +32,7 @@ class DiscountTerms:
     percent: Decimal | None
     amount_off: tuple[tuple[str, int], ...]
     products: frozenset[str] | None
+    item_id: str | None = None
 
     def in_force(self, t: int) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
@@ -63,7 +66,13 @@ def discount_terms(discount: Discount, coupon: Coupon) -> DiscountTerms | None:
     if percent is None and not amounts:
         return None
     return DiscountTerms(
-        discount.id, discount.start, end, percent, amounts, coupon.applies_to_products
+        discount.id,
+        discount.start,
+        end,
+        percent,
+        amounts,
+        coupon.applies_to_products,
+        discount.subscription_item_id,
     )
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from stripe_kpi.metrics.calendar import utc_date
-from stripe_kpi.metrics.catalog import Catalog
+from stripe_kpi.metrics.catalog import Catalog, DiscountTerms
 from stripe_kpi.metrics.item_states import ItemState, SubscriptionRecords, item_versions
 from stripe_kpi.metrics.money import ZERO, monthly
 from stripe_kpi.metrics.records import Invoice, Subscription
@@ -73,17 +73,21 @@ def components_at(
 ) -> tuple[Component, ...]:
     """The MRR components of a counting subscription at instant ``t``.
 
-    Per item: the monthly gross, less every ``percent_off`` in force that applies to its product
-    (several in Stripe's order, each on what the previous left), times the net share of inclusive
-    tax. Then fixed amounts off in force, each counted once per subscription (``amount_off`` is
-    once per invoice) and normalised with the subscription's interval (that of its first licensed
-    item), capped so that MRR never goes below zero; the cap and the tax are taken in proportion
-    across the items, as Stripe spreads an invoice-level amount over its lines.
+    Per item: the monthly gross, less the discounts in force in Stripe's order ("Subscription
+    item discounts are applied before subscription discounts", the API reference of
+    ``subscription.discounts``), each on what the ones before it left: the item's own
+    ``percent_off`` (compounding), then its own ``amount_off`` (once per invoice, normalised with
+    the item's interval, at most what is left of the item), then the subscription's
+    ``percent_off`` that apply to its product; times the net share of inclusive tax. Within a
+    level ``percent_off`` comes before ``amount_off``, as the simulator bills (see
+    ``simulator.billing.invoices.stack_order``). Then the subscription's fixed amounts off in
+    force, each counted once per subscription (``amount_off`` is once per invoice) and normalised
+    with the subscription's interval (that of its first licensed item), capped so that MRR never
+    goes below zero; the cap and the tax are taken in proportion across the items, as Stripe
+    spreads an invoice-level amount over its lines.
 
     ``linked`` are discounts recorded on the subscription (or one item) that apply within their
-    window whatever the lines say (see :func:`linked_discounts`). A fixed amount off recorded on
-    one item is also taken once from the subscription's total (Stripe caps it at the item; the
-    difference only shows when it exceeds that item's amount).
+    window whatever the lines say (see :func:`linked_discounts`).
     """
     discounts = catalog.discounts
     ordered = sorted(items.values(), key=lambda s: s.item_id)
@@ -92,21 +96,17 @@ def components_at(
     fixed: dict[str, Decimal] = {}
     basis: ItemState | None = None
     for item in ordered:
-        amount = item.monthly_gross
         ids = item.discount_ids
         if linked:
             extra = [d for on, d in linked if on in (None, item.item_id) and d not in ids]
             ids = (*ids, *extra) if extra else ids
-        for discount_id in ids:
-            terms = discounts[discount_id]
-            if not terms.in_force(t):
-                continue
-            if terms.percent is not None and terms.applies_to(item.product_id):
-                amount *= terms.percent
-            if terms.amount_off and discount_id not in fixed:
+        in_force = [discounts[d] for d in ids if discounts[d].in_force(t)]
+        amount = _item_discounted(item, in_force, sub.currency)
+        for terms in in_force:
+            if terms.item_id is None and terms.amount_off and terms.id not in fixed:
                 off = terms.amount_in(sub.currency)
                 if off is not None:
-                    fixed[discount_id] = Decimal(off)
+                    fixed[terms.id] = Decimal(off)
         gross_total += amount
         net = amount * item.tax_factor
         net_total += net
@@ -125,6 +125,25 @@ def components_at(
             day = _rate_day(sub, basis.period_start, reporting)
             components.append(Component(AMOUNT_OFF_KEY, sub.currency, -off_net, day))
     return tuple(components)
+
+
+def _item_discounted(item: ItemState, in_force: Sequence[DiscountTerms], currency: str) -> Decimal:
+    """An item's monthly amount after its own discounts and the subscription's percentages, in
+    Stripe's order (see :func:`components_at`); the subscription's fixed amounts come later."""
+    amount = item.monthly_gross
+    own = [d for d in in_force if d.item_id is not None]
+    for terms in own:
+        if terms.percent is not None and terms.applies_to(item.product_id):
+            amount *= terms.percent
+    for terms in own:
+        off = terms.amount_in(currency) if terms.amount_off else None
+        if off is not None and terms.applies_to(item.product_id):
+            amount -= min(amount, monthly(Decimal(off), item.interval, item.interval_count))
+    for terms in in_force:
+        on_sub = terms.item_id is None and terms.percent is not None
+        if on_sub and terms.applies_to(item.product_id):
+            amount *= terms.percent
+    return amount
 
 
 def _rate_day(sub: Subscription, period_start: int, reporting: str) -> date | None:

@@ -257,8 +257,9 @@ def _billed_now(sub: Subscription, until: int) -> bool:
 
 
 def tolerance(bill: Invoiced, prices: Mapping[str, Price]) -> int:
-    """Minor units two correct figures may be apart: one per line, times what normalising a
-    line billed by the week or the day does to a unit of its rounding."""
+    """Minor units two correct figures may be apart: one per line and per discount on it beyond
+    the first (Stripe rounds each stacked discount's share on its own), times what normalising
+    a line billed by the week or the day does to a unit of its rounding."""
     total = 0
     for line in bill.lines:
         price = prices.get(line.price_id or "")
@@ -268,7 +269,8 @@ def tolerance(bill: Invoiced, prices: Mapping[str, Price]) -> int:
                 Decimal(1), price.recurring_interval, price.recurring_interval_count or 1
             )
             factor = max(1, ceil(unit))
-        total += factor
+        stacked = len(line.counted_discounts) + len(line.added_back) + len(line.unknown_discounts)
+        total += factor * max(1, stacked)
     return max(1, total)
 
 
