@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import structlog
 from sqlalchemy import Engine
 
 from stripe_kpi.config import Settings
-from stripe_kpi.errors import InputError
+from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, metrics_json
 from stripe_kpi.metrics.kpis import Granularity
 from stripe_kpi.metrics.reconciliation import Reconciliation
@@ -41,12 +42,13 @@ from stripe_kpi.report.deliver import (
 )
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
+from stripe_kpi.store.current import bring_up_to_date
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
-from stripe_kpi.store.tables import rebuild_and_check
-from stripe_kpi.store.update import update_derived_tables
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
+
+log = structlog.get_logger(__name__)
 
 # ---------------------------------------------------------------------------------------------
 # sync
@@ -129,9 +131,11 @@ def sync_and_derive(
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> SyncOutcome:
-    """One sync (``--full``: a backfill even when events would do), then the derived tables when
-    anything changed. ``clock`` stamps what the sync writes as it goes (checkpoints, the run's
-    end); without it everything is stamped ``now``. Errors propagate as ``StripeKpiError``."""
+    """One sync (``--full``: a backfill even when events would do), then the derived tables
+    brought up to date: what this sync queued, and whatever an earlier one killed before it
+    derived left in ``derive_queue``. ``clock`` stamps what the sync writes as it goes
+    (checkpoints, the run's end); without it everything is stamped ``now``. Errors propagate as
+    ``StripeKpiError``."""
     with _database(settings) as engine:
         with client_from_settings(settings) as client:
             report = sync(
@@ -145,7 +149,7 @@ def sync_and_derive(
                 clock=None if clock is None else lambda: int(clock().timestamp()),
             )
         derived = checked = None
-        if derive and (report.mode == "full" or report.events):
+        if derive:
             with contextlib.suppress(InputError):  # no customers yet: nothing to derive
                 derived, checked = derive_tables(engine, settings, report, now)
     disagreeing = None if checked is None else checked.disagreeing
@@ -154,29 +158,47 @@ def sync_and_derive(
 
 def derive_tables(
     engine: Engine, settings: Settings, report: SyncReport, now: datetime
-) -> tuple[DerivedUpdate, Reconciliation | None]:
-    """A full sync rebuilds the derived tables and checks itself (``stripe-kpi check``, on the
-    history the rebuild loaded); an incremental one recomputes only the customers it touched
-    (``update_derived_tables`` falls back to a rebuild when it must, and says why)."""
+) -> tuple[DerivedUpdate | None, Reconciliation | None]:
+    """The derived tables brought up to date after a sync (None: nothing was owed). A full sync
+    queued a rebuild, which also checks the account (``stripe-kpi check``, on the history the
+    rebuild loaded); an incremental one queued the customers it touched, recomputed in place
+    (falling back to a rebuild when it must, and saying why)."""
     as_of = now.astimezone(UTC)
-    if report.mode == "full":
-        movements, days, checks = rebuild_and_check(
-            engine, currency=settings.currency, tz=settings.timezone, as_of=as_of
-        )
-        checked = Reconciliation.of(checks, currency=settings.currency, as_of=as_of)
-        return DerivedUpdate("rebuilt", movements, days), checked
-    update = update_derived_tables(
+    update = bring_up_to_date(
         engine,
-        report.touched_customers,
         currency=settings.currency,
         tz=settings.timezone,
         as_of=as_of,
+        check=report.mode == "full",
     )
+    if update is None:
+        return None, None
+    checked = None
+    if update.checks is not None:
+        checked = Reconciliation.of(update.checks, currency=settings.currency, as_of=as_of)
     if update.full_reason is not None:
-        rebuilt = DerivedUpdate("rebuilt", update.movements, update.days, reason=update.full_reason)
-        return rebuilt, None
+        # A full sync's own rebuild needs no reason: the sync line said why it was full.
+        reason = None if report.mode == "full" else update.full_reason
+        rebuilt = DerivedUpdate("rebuilt", update.movements, update.days, reason=reason)
+        return rebuilt, checked
     updated = DerivedUpdate("updated", update.movements, update.days, customers=update.customers)
     return updated, None
+
+
+def tables_up_to_date(engine: Engine, settings: Settings, now: datetime) -> None:
+    """Before a read: the derived tables brought up to date (what a killed sync left, a new
+    day, a trial or coupon that came due), so a founder's SQL on them agrees with what the
+    commands print. A read never fails for it: with no Stripe data yet there is nothing to
+    derive, and when the database cannot be written (read-only, or a sync holding it past the
+    busy timeout) the work stays queued for the next sync, said in the log."""
+    try:
+        bring_up_to_date(
+            engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
+        )
+    except InputError:
+        pass
+    except StorageError as exc:
+        log.warning("derive_deferred", reason=exc.message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +217,8 @@ def _database(settings: Settings) -> Iterator[Engine]:
 
 
 def _computed(engine: Engine, settings: Settings, now: datetime) -> Computed:
-    """The whole account computed as of ``now``."""
+    """The whole account computed as of ``now`` (the derived tables brought up to date first)."""
+    tables_up_to_date(engine, settings, now)
     return compute_account(
         engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
     )

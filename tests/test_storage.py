@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "customer",
     "customer_result",
     "daily_metrics",
+    "derive_queue",
     "discount",
     "event",
     "invoice",
@@ -121,6 +122,10 @@ def test_a_database_at_0001_upgrades_in_place(db_url: str) -> None:
             ("sub_1", None, None),
             ("sub_2", "void", 1772323200),
         ]
+        # 0004: the tables an older version derived are owed a rebuild (one "*" row).
+        with engine.connect() as connection:
+            queued = connection.execute(text("SELECT customer_id FROM derive_queue")).scalars()
+            assert list(queued) == ["*"]
     finally:
         engine.dispose()
 

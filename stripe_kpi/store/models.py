@@ -427,6 +427,23 @@ class CustomerResultRow(SQLModel, table=True):
     result: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class DeriveQueue(SQLModel, table=True):
+    """Work the derived tables still owe, written in the transaction of the rows that caused it.
+
+    A sync page records the customers it touched (``*``: every customer, a rebuild, which a
+    backfill page or an upgrade records); deriving deletes the rows it did in the transaction
+    that writes the derived rows. So a process killed between the two leaves the work here for
+    the next sync or read to finish (``store.current``). ``token`` is new at every write: a row
+    re-queued while a derive ran (its data newer than what the derive loaded) keeps its new
+    token and survives the derive's delete, which names the tokens it read."""
+
+    __tablename__ = "derive_queue"
+
+    customer_id: str = Field(primary_key=True)
+    token: str
+    queued_at: int = _ts(nullable=False)
+
+
 class ReportDelivery(SQLModel, table=True):
     """Every daily summary rendered, with its delivery status: a report is never lost, and the
     once-per-day rule reads ``status == "sent"`` for ``report_date``."""

@@ -9,7 +9,7 @@ invoice lines, ``benchmarks/metrics_recompute.py``): see :func:`insert`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_all
+from stripe_kpi.store.queue import consume, read_queue
 from stripe_kpi.store.rows import DAILY_COLUMNS, MOVEMENT_COLUMNS, RESULT_COLUMNS, DerivedRows
 
 #: Rows per ``executemany`` batch.
@@ -45,12 +46,16 @@ def recompute_derived_tables(
 ) -> tuple[int, int]:
     """Compute the whole account and replace every derived table (what a full sync does), in
     one transaction. Returns (movements, days) written; raises InputError on a database without
-    Stripe data. ``workers`` and ``rate`` as for :func:`.partition.compute_account`."""
+    Stripe data. ``workers`` and ``rate`` as for :func:`.partition.compute_account`.
+
+    Everything ``derive_queue`` held before the account was loaded is settled by the rebuild and
+    deleted in its transaction; what a sync queues meanwhile stays for the next derive."""
+    queued = _queued(engine)
     with cycle_collector_paused():
         parts = compute_all(
             engine, currency=currency, tz=tz, as_of=as_of, rate=rate, workers=workers, rows=True
         )
-        return _replace_all(engine, parts, currency.lower(), tz, as_of)
+        return _replace_all(engine, parts, currency.lower(), tz, as_of, queued)
 
 
 def rebuild_and_check(
@@ -65,6 +70,7 @@ def rebuild_and_check(
     """:func:`recompute_derived_tables`, and every subscription Stripe bills checked against its
     invoices on the same loaded history (what :func:`.partition.reconcile_account` gives, without
     loading the account again): (movements, days, checks sorted by subscription id)."""
+    queued = _queued(engine)
     with cycle_collector_paused():
         parts = compute_all(
             engine,
@@ -76,13 +82,24 @@ def rebuild_and_check(
             rows=True,
             check=True,
         )
-        movements, days = _replace_all(engine, parts, currency.lower(), tz, as_of)
+        movements, days = _replace_all(engine, parts, currency.lower(), tz, as_of, queued)
     checks = sorted((c for part in parts for c in part.checks), key=lambda c: c.subscription_id)
     return movements, days, checks
 
 
+def _queued(engine: Engine) -> dict[str, str]:
+    """``derive_queue`` as it is before a rebuild loads anything: all of it the rebuild covers."""
+    with engine.connect() as connection:
+        return read_queue(connection)
+
+
 def _replace_all(
-    engine: Engine, parts: list[DerivedRows], currency: str, tz: str, as_of: datetime
+    engine: Engine,
+    parts: list[DerivedRows],
+    currency: str,
+    tz: str,
+    as_of: datetime,
+    queued: Mapping[str, str],
 ) -> tuple[int, int]:
     until = int(as_of.timestamp())
     # By day and customer, a day's fx row before the movement it precedes (Computed.movements).
@@ -104,6 +121,7 @@ def _replace_all(
         for part in parts:
             insert(connection, "customer_result", RESULT_COLUMNS, part.results)
         write_meta(connection, currency, tz, until, last_day)
+        consume(connection, queued)  # settled in the transaction that settles it
     return len(movements), len(days)
 
 
@@ -157,6 +175,8 @@ def insert(
 
 
 def write_meta(connection: Connection, currency: str, tz: str, until: int, last: date) -> None:
+    """What the derived tables are current to: format, currency, time zone, ``as_of`` (unix
+    seconds) and the last day of ``daily_metrics``; written in the transaction of the rows."""
     meta = {
         "format": FORMAT,
         "currency": currency.lower(),
@@ -168,6 +188,13 @@ def write_meta(connection: Connection, currency: str, tz: str, until: int, last:
     upsert_rows(connection, {"sync_state": [row]})
 
 
+def read_meta(connection: Connection) -> dict[str, Any] | None:
+    """The tables' record (what :func:`write_meta` wrote), unlocked: None when never built."""
+    state = table("sync_state")
+    value = connection.execute(select(state.c.value).where(state.c.key == META_KEY)).scalar()
+    return None if value is None else json.loads(value)
+
+
 def lock_meta(connection: Connection) -> dict[str, Any] | None:
     """The tables' record, locked for this transaction (a no-op write takes SQLite's write lock
     and PostgreSQL's row lock before anything is read)."""
@@ -175,5 +202,4 @@ def lock_meta(connection: Connection) -> dict[str, Any] | None:
     connection.execute(
         update(state).where(state.c.key == META_KEY).values(updated_at=state.c.updated_at)
     )
-    value = connection.execute(select(state.c.value).where(state.c.key == META_KEY)).scalar()
-    return None if value is None else json.loads(value)
+    return read_meta(connection)

@@ -17,9 +17,11 @@ from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
+from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
+from stripe_kpi.store.queue import EVERYTHING, consume, read_queue
 from stripe_kpi.store.rates import process_rates
 from stripe_kpi.store.rows import (
     DAILY,
@@ -30,7 +32,14 @@ from stripe_kpi.store.rows import (
     movement_rows,
     result_row,
 )
-from stripe_kpi.store.tables import FORMAT, insert, lock_meta, recompute_derived_tables, write_meta
+from stripe_kpi.store.tables import (
+    FORMAT,
+    insert,
+    lock_meta,
+    rebuild_and_check,
+    recompute_derived_tables,
+    write_meta,
+)
 
 #: Past this many customers to recompute, a rebuild instead: the in-place update computes in
 #: this process only and names the customers in one IN list per query (SQLite allows 32,766).
@@ -41,58 +50,79 @@ INCREMENTAL_LIMIT = 10_000
 class DerivedTablesUpdate:
     """What :func:`update_derived_tables` did: ``customers`` recomputed (all of them on a full
     rebuild), ``movements`` rows written to ``mrr_movement`` and ``days`` rows written to
-    ``daily_metrics``; ``full_reason`` says why it rebuilt everything (None: in place)."""
+    ``daily_metrics``; ``full_reason`` says why it rebuilt everything (None: in place).
+    ``checks``: asked for with ``check`` and rebuilt, every subscription checked against its
+    invoices on the history the rebuild loaded (else None)."""
 
     customers: int
     movements: int
     days: int
     full_reason: str | None = None
+    checks: list[SubscriptionCheck] | None = None
+
+
+#: Why a rebuild, when ``derive_queue`` asked for one (a backfill's pages, or an upgrade).
+QUEUED_REBUILD = "a rebuild was queued (a full sync, or an upgrade from an older version)"
 
 
 def update_derived_tables(
     engine: Engine,
-    customer_ids: Collection[str],
+    customer_ids: Collection[str] = (),
     *,
     currency: str,
     tz: str,
     as_of: datetime,
     rate: RateFn | None = None,
+    check: bool = False,
 ) -> DerivedTablesUpdate:
     """Bring the derived tables to exactly what a full rebuild at ``as_of`` would write, after
-    a sync that changed only ``customer_ids``.
+    a sync that changed only ``customer_ids`` and those ``derive_queue`` holds.
 
     Those customers, and any whose figures could have changed by themselves since the tables
     were computed (a trial or a coupon that ended: see ``metrics.horizons``), are recomputed;
     their old figures (``customer_result``) come out of ``daily_metrics`` and the new ones go
     in, with the ledger's exact add and remove (a level's change shifts every later day, a flow
     only its day; a later ``as_of`` extends the table, levels carried forward); their
-    ``mrr_movement`` and ``customer_result`` rows are replaced. All in one transaction, which
-    starts by locking the tables' record, so two updates never interleave.
+    ``mrr_movement`` and ``customer_result`` rows are replaced, and the queue's rows read are
+    deleted. All in one transaction, which starts by locking the tables' record, so two
+    updates never interleave, and a process killed before it commits leaves the queue as it was.
 
-    Rebuilds everything instead when the tables were never built (or by another version), when
-    the reporting currency or time zone changed, when ``as_of`` is earlier than theirs, or when
-    more than :data:`INCREMENTAL_LIMIT` customers would be recomputed.
+    Rebuilds everything instead when the queue holds ``*``, when the tables were never built (or
+    by another version), when the reporting currency or time zone changed, when ``as_of`` is
+    earlier than theirs, or when more than :data:`INCREMENTAL_LIMIT` customers would be
+    recomputed. With ``check``, a rebuild also checks the account (``checks``).
     """
     until = int(as_of.timestamp())
     with cycle_collector_paused():
         with session_scope(engine) as session:
             connection = session.connection()
             meta = lock_meta(connection)
+            queued = read_queue(connection)
             reason = _rebuild_reason(meta, currency, tz, until)
+            if reason is None and EVERYTHING in queued:
+                reason = QUEUED_REBUILD
             if reason is None:
-                ids = set(customer_ids) | _due(connection, until)
+                ids = set(customer_ids) | set(queued) | _due(connection, until)
                 if len(ids) > INCREMENTAL_LIMIT:
                     reason = f"{len(ids):,} customers to recompute"
                 else:
-                    return _update_in_place(connection, sorted(ids), currency, tz, as_of, rate)
-        movements, days = recompute_derived_tables(
-            engine, currency=currency, tz=tz, as_of=as_of, rate=rate
-        )
+                    update = _update_in_place(connection, sorted(ids), currency, tz, as_of, rate)
+                    consume(connection, queued)
+                    return update
+        checks = None
+        if check:
+            movements, days, checks = rebuild_and_check(
+                engine, currency=currency, tz=tz, as_of=as_of, rate=rate
+            )
+        else:
+            movements, days = recompute_derived_tables(
+                engine, currency=currency, tz=tz, as_of=as_of, rate=rate
+            )
     with engine.connect() as connection:
         customers = connection.execute(
             select(func.count()).select_from(table("customer_result"))
         ).scalar_one()
-    return DerivedTablesUpdate(customers, movements, days, full_reason=reason)
+    return DerivedTablesUpdate(customers, movements, days, full_reason=reason, checks=checks)
 
 
 def _rebuild_reason(meta: dict[str, Any] | None, currency: str, tz: str, until: int) -> str | None:

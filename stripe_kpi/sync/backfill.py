@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete
 from stripe_kpi.errors import StripeAccessError, SyncInterrupted
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.models import SyncState
+from stripe_kpi.store.queue import EVERYTHING, queue_customers
 from stripe_kpi.stripe_api import StripeApi, endpoint_key
 from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS, LISTS, Progress, rows_for_objects
 from stripe_kpi.sync.state import PENDING_EVENTS_KEY, write_state
@@ -155,6 +156,7 @@ def start_backfill(engine: Engine, client: StripeApi, now: int, *, stamp: int) -
             delete(SyncState).where(SyncState.key.startswith("backfill:"))  # type: ignore[attr-defined]
         )
         write_state(session, PENDING_EVENTS_KEY, cursor, at=stamp)
+        queue_customers(session.connection(), [EVERYTHING], at=stamp)  # then a rebuild
         for window in windows:
             session.add(SyncState(key=window.key, value=window.to_json(), updated_at=stamp))
     return windows

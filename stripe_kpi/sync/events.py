@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupted
 from stripe_kpi.store.engine import session_scope, upsert_rows
+from stripe_kpi.store.queue import queue_customers
 from stripe_kpi.stripe_api import API_VERSION, StripeApi
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.lists import LISTS, Progress, retrieve_params, rows_for_objects
@@ -192,15 +193,20 @@ def _apply_event_page(
     clock: Callable[[], int],
     touched: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Re-fetch what these events touched, then commit rows, events and the new cursor."""
+    """Re-fetch what these events touched, then commit rows, events, the customers whose
+    derived rows they change (``derive_queue``) and the new cursor, together."""
     rows = _rows_for_events(client, events, concurrency)
+    customers = customers_in(rows)
     if touched is not None:
-        touched |= customers_in(rows)
+        touched |= customers
     newest = events[-1]
     cursor = {"id": newest["id"], "created": newest["created"]}
+    stamp = clock()
     with session_scope(engine) as session:
         upsert_rows(session, rows)
-        write_state(session, EVENTS_KEY, cursor, at=clock())
+        # The derived rows these customers are owed, committed with the rows that owe them.
+        queue_customers(session.connection(), customers, at=stamp)
+        write_state(session, EVENTS_KEY, cursor, at=stamp)
     return cursor
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete
 
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import SyncState
+from stripe_kpi.store.queue import EVERYTHING, queue_customers
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.windows import Window
 
@@ -82,6 +83,9 @@ class Writer:
         finished = [key for key in done if key not in added]
         with session_scope(self.engine) as session:
             upsert_rows(session, rows)
+            # A backfill page owes a rebuild: queued again by every page (a fresh token), so a
+            # derive that ran on a half-copied account never settles the pages after it.
+            queue_customers(session.connection(), [EVERYTHING], at=stamp)
             for start in range(0, len(finished), 500):
                 chunk = finished[start : start + 500]
                 session.execute(delete(SyncState).where(SyncState.key.in_(chunk)))  # type: ignore[attr-defined]
