@@ -47,6 +47,7 @@ from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
+from stripe_kpi.sync.state import backfill_unfinished
 
 log = structlog.get_logger(__name__)
 
@@ -190,7 +191,11 @@ def tables_up_to_date(engine: Engine, settings: Settings, now: datetime) -> None
     day, a trial or coupon that came due), so a founder's SQL on them agrees with what the
     commands print. A read never fails for it: with no Stripe data yet there is nothing to
     derive, and when the database cannot be written (read-only, or a sync holding it past the
-    busy timeout) the work stays queued for the next sync, said in the log."""
+    busy timeout) the work stays queued for the next sync, said in the log. While a backfill is
+    unfinished the tables wait for it: the account is only partly copied, and the sync that
+    ends the backfill derives."""
+    if backfill_unfinished(engine):
+        return
     try:
         bring_up_to_date(
             engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)

@@ -30,13 +30,16 @@ from sqlalchemy.engine import make_url
 import stripe_kpi.store.tables as tables_module
 import stripe_kpi.store.update as update_module
 from stripe_kpi.config import Settings
-from stripe_kpi.services import metrics_document, sync_and_derive
+from stripe_kpi.services import metrics_document, sync_and_derive, tables_up_to_date
+from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.current import bring_up_to_date
-from stripe_kpi.store.engine import open_database, session_scope
+from stripe_kpi.store.engine import open_database, session_scope, upsert_rows
 from stripe_kpi.store.queue import EVERYTHING, consume, queue_customers, read_queue
 from stripe_kpi.store.tables import recompute_derived_tables
+from stripe_kpi.sync import mapping
+from stripe_kpi.sync.state import PENDING_EVENTS_KEY, write_state
 
 END = datetime(2026, 5, 20, 12, tzinfo=UTC)
 LATER = END + timedelta(days=3, hours=2)  # the read or sync after the kill: a few days on
@@ -70,8 +73,12 @@ def _queued(engine: Engine) -> set[str]:
 
 
 def _rebuilt(engine: Engine, as_of: datetime) -> dict[str, list[tuple]]:
+    return _rebuilt_at(engine, as_of, tz=TZ)
+
+
+def _rebuilt_at(engine: Engine, as_of: datetime, *, tz: str) -> dict[str, list[tuple]]:
     """What a full rebuild at ``as_of`` writes (on this database: call it last)."""
-    recompute_derived_tables(engine, currency="usd", tz=TZ, as_of=as_of, workers=1)
+    recompute_derived_tables(engine, currency="usd", tz=tz, as_of=as_of, workers=1)
     return _tables(engine)
 
 
@@ -98,7 +105,7 @@ def test_a_derive_consumes_only_the_rows_it_read(engine: Engine) -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SimulatorServer]:
-    account = generate_account(seed=21, customers=12, start=END - timedelta(days=200), end=END)
+    account = generate_account(seed=21, customers=8, start=END - timedelta(days=120), end=END)
     with SimulatorServer(account.snapshot()) as served:
         served.account = account  # type: ignore[attr-defined]  # to advance for an update
         yield served
@@ -232,7 +239,9 @@ def test_killed_at_each_derive_step_then_the_next_sync_or_read_finishes_it(
         settings = _settings(server, url)
         if reader == "sync":
             outcome = sync_and_derive(settings, LATER)
-            assert (outcome.sync.events, outcome.derived is None) == (0, False)
+            assert outcome.sync.events == 0
+            assert outcome.derived is not None
+            assert outcome.derived.how == ("rebuilt" if path == "rebuild" else "updated")
         else:
             metrics_document(settings, LATER, date(2026, 5, 1), date(2026, 5, 22))
         engine = open_database(url)
@@ -243,7 +252,7 @@ def test_killed_at_each_derive_step_then_the_next_sync_or_read_finishes_it(
         engine.dispose()
     if path == "update":  # the module's account moved on: later tests start from END again
         server.account = generate_account(  # type: ignore[attr-defined]
-            seed=21, customers=12, start=END - timedelta(days=200), end=END
+            seed=21, customers=8, start=END - timedelta(days=120), end=END
         )
         server.set_data(server.account.snapshot())  # type: ignore[attr-defined]
 
@@ -281,3 +290,109 @@ def test_a_sync_killed_by_sigkill_inside_its_derive(
     assert _queued(engine) == set()
     assert _tables(engine) == _rebuilt(engine, LATER)
     engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# time passes with no event
+# ---------------------------------------------------------------------------------------------
+
+MARCH = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _three_customers() -> BillingAccount:
+    """From 1 March 2026: a 14-day trial of $30/month (METRICS.md example 5), $100/month with a
+    50 % coupon repeating one month, and $30/month cancelled on 5 March at its period end
+    (1 April). Seen as of 10 March, before the trial, the coupon or the period ends."""
+    account = BillingAccount(MARCH)
+    basic = account.create_price(3000, product="Basic", at=MARCH)
+    pro = account.create_price(10000, product="Pro", at=MARCH)
+    half = account.create_coupon(percent_off=50, duration="repeating", duration_in_months=1)
+    trial = account.create_customer("Trial Co", "t@example.com", MARCH)
+    account.subscribe(trial, [(basic, 1)], MARCH, trial_days=14)
+    coupon = account.create_customer("Coupon Co", "c@example.com", MARCH)
+    account.subscribe(coupon, [(pro, 1)], MARCH, coupon=half)
+    leaving = account.create_customer("Leaving Co", "l@example.com", MARCH)
+    sub = account.subscribe(leaving, [(basic, 1)], MARCH)
+    account.cancel(sub, MARCH + timedelta(days=4), at_period_end=True)
+    account.advance(datetime(2026, 3, 10, 12, tzinfo=UTC))
+    return account
+
+
+def _store_snapshot(engine: Engine, account: BillingAccount) -> dict[str, str]:
+    """Every object, written as the sync writes it; the customers' ids by name."""
+    rows: mapping.Rows = {}
+    data = account.snapshot()
+    for kind in ("customers", "products", "prices", "coupons", "discounts", "subscriptions"):
+        for obj in data.objects.get(kind, {}).values():
+            mapping.merge_rows(rows, mapping.rows_for(obj))
+    for obj in data.objects.get("invoices", {}).values():
+        mapping.merge_rows(rows, mapping.rows_for(obj))
+    with session_scope(engine) as session:
+        upsert_rows(session, rows)
+    return {c["name"]: c["id"] for c in data.objects["customers"].values()}
+
+
+def test_time_passing_with_no_event_is_brought_in_by_the_next_read(
+    engine: Engine, db_url: str
+) -> None:
+    """No sync after 10 March: on 2 April the trial has converted, the coupon has run out and
+    the cancellation has come due. The next read brings them into the tables, ending where a
+    rebuild on 2 April does."""
+    names = _store_snapshot(engine, _three_customers())
+    synced = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    bring_up_to_date(engine, currency="usd", tz="UTC", as_of=synced)
+    settings = Settings(_env_file=None, database_url=db_url, currency="usd", timezone="UTC")  # type: ignore[call-arg]
+    read_at = datetime(2026, 4, 2, 9, tzinfo=UTC)
+
+    metrics_document(settings, read_at, date(2026, 3, 1), date(2026, 4, 1))
+
+    derived = _tables(engine)
+    moved = {(row[0], row[1], row[2]): row[3] for row in derived["mrr_movement"]}
+    trial, coupon, leaving = names["Trial Co"], names["Coupon Co"], names["Leaving Co"]
+    assert moved == {
+        ("2026-03-01", coupon, "new"): 5000,  # $100 at 50 % off
+        ("2026-03-01", leaving, "new"): 3000,
+        ("2026-03-15", trial, "new"): 3000,  # the trial ended (1 March + 14 days)
+        ("2026-04-01", coupon, "expansion"): 5000,  # the one repeating month is over: $100
+        # No churn for Leaving Co: a subscription counts until its ``ended_at`` (METRICS.md §1),
+        # which only the sync of Stripe's customer.subscription.deleted brings.
+    }
+    mrr = {row[0]: row[2] for row in derived["daily_metrics"]}
+    assert (mrr["2026-03-10"], mrr["2026-03-15"], mrr["2026-04-02"]) == (
+        8000,  # 5,000 + 3,000 (the trial counts nothing yet)
+        11000,  # + 3,000 from the trial
+        16000,  # 3,000 + 10,000 + 3,000
+    )
+    assert max(mrr) == "2026-04-02"  # the day of the read
+    assert derived == _rebuilt_at(engine, read_at, tz="UTC")
+
+
+def test_a_new_time_zone_or_currency_rebuilds_on_the_next_read(engine: Engine) -> None:
+    _store_snapshot(engine, _three_customers())
+    synced = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    bring_up_to_date(engine, currency="usd", tz="UTC", as_of=synced)
+    assert bring_up_to_date(engine, currency="usd", tz="UTC", as_of=synced) is None
+
+    moved = bring_up_to_date(engine, currency="usd", tz=TZ, as_of=synced)
+
+    assert moved is not None
+    assert moved.full_reason == f"the time zone changed from UTC to {TZ}"
+    derived = _tables(engine)
+    assert derived == _rebuilt_at(engine, synced, tz=TZ)
+    priced = bring_up_to_date(engine, currency="eur", tz=TZ, as_of=synced)
+    assert priced is not None
+    assert priced.full_reason == "the reporting currency changed from usd to eur"
+
+
+def test_a_read_leaves_an_unfinished_backfill_to_the_sync(engine: Engine, db_url: str) -> None:
+    """Mid-backfill the database holds part of the account: deriving it would be wasted (and
+    hold SQLite's write lock against the backfill's pages); the sync that ends it derives."""
+    _store_snapshot(engine, _three_customers())
+    with session_scope(engine) as session:
+        write_state(session, PENDING_EVENTS_KEY, {"id": None, "created": 0}, at=0)
+    settings = Settings(_env_file=None, database_url=db_url, currency="usd", timezone="UTC")  # type: ignore[call-arg]
+
+    tables_up_to_date(engine, settings, datetime(2026, 3, 10, 12, tzinfo=UTC))
+
+    assert _queued(engine) == {EVERYTHING}
+    assert _tables(engine)["customer_result"] == []

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from stripe_kpi.metrics import Computed, RateFn, daily_metrics_rows
 from stripe_kpi.metrics.bulk import cycle_collector_paused
@@ -33,6 +33,8 @@ _CHUNK = 20_000
 META_KEY = "metrics:derived"
 #: Bumped whenever ``customer_result`` changes meaning: older tables are then rebuilt.
 FORMAT = 1
+#: PostgreSQL advisory lock key of the derived tables' writers (any constant bigint, ours).
+_DERIVE_LOCK = 0x5354_4B50_4944_4552  # "STKPIDER"
 
 
 def recompute_derived_tables(
@@ -197,7 +199,11 @@ def read_meta(connection: Connection) -> dict[str, Any] | None:
 
 def lock_meta(connection: Connection) -> dict[str, Any] | None:
     """The tables' record, locked for this transaction (a no-op write takes SQLite's write lock
-    and PostgreSQL's row lock before anything is read)."""
+    and PostgreSQL's row lock before anything is read). On PostgreSQL a transaction-scoped
+    advisory lock too: before the tables are first built there is no row to lock, and two
+    first builds (a sync and a read) must not interleave either."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DERIVE_LOCK})
     state = table("sync_state")
     connection.execute(
         update(state).where(state.c.key == META_KEY).values(updated_at=state.c.updated_at)

@@ -46,6 +46,13 @@ def write_state(session: Session, key: str, value: dict[str, Any], *, at: int) -
         session.add(row)
 
 
+def backfill_unfinished(engine: Engine) -> bool:
+    """Whether a backfill began and has not ended (running now, or killed and waiting for the
+    next sync to resume it): until it ends the database holds part of the account."""
+    with Session(engine) as session:
+        return read_state(session, PENDING_EVENTS_KEY) is not None
+
+
 def pending_windows(engine: Engine) -> list[Window]:
     with Session(engine) as session:
         rows = session.exec(
