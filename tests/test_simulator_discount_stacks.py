@@ -159,3 +159,21 @@ def test_a_currency_the_price_does_not_offer_is_refused() -> None:
     price = acct.create_price(5000, "month", product="Pro", currency_options={"eur": 4500})
     with pytest.raises(ValueError, match="bills no gbp"):
         acct.subscribe(customer, [(price, 1)], currency="gbp")
+
+
+def test_the_demo_account_has_a_few_stacks_and_currency_options() -> None:
+    from stripe_kpi.simulator.saas import generate_account
+
+    acct = generate_account(seed=7, customers=250, start=on(2024, 6, 1), end=on(2026, 6, 1))
+    subs = list(acct.subscriptions.values())
+    on_items = [s for s in subs if any(i["discounts"] for i in s["items"]["data"])]
+    stacked = [s for s in subs if len(s["discounts"]) > 1]
+    options = [s for s in subs if s["currency"] != s["items"]["data"][0]["price"]["currency"]]
+    # Seed 7 draws 4 stacks among its US-dollar customers (2 with an item discount under a
+    # subscription one, 2 with two subscription discounts) and 2 EUR customers on the USD price.
+    assert all(s["discounts"] for s in on_items)  # item-level under subscription-level
+    assert (len(on_items), len(stacked), len(options)) == (4, 2, 2)
+    assert {s["currency"] for s in options} == {"eur"}
+    for sub in options:
+        invoice = acct.invoices[sub["latest_invoice"]]
+        assert invoice["currency"] == "eur"

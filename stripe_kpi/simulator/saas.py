@@ -6,8 +6,10 @@ tax rates) and customers whose subscriptions live real lives: trials that conver
 upgrades and downgrades, seat changes, interval switches, cancellations with feedback,
 failed payments and dunning, a dispute, reactivations, second subscriptions, one-off charges,
 a few customers paying in EUR or GBP, and a few add-on packs (``addon_packs``: 12–16 items,
-seats on graduated or volume tiers, a coupon limited to the add-ons), and a few grace periods
-(``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible).
+seats on graduated or volume tiers, a coupon limited to the add-ons), a few grace periods
+(``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible),
+and a few stacked discounts and prices billed through their ``currency_options``
+(``discount_stacks``).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -30,6 +32,12 @@ from stripe_kpi.simulator.addon_packs import (
 )
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
+from stripe_kpi.simulator.discount_stacks import (
+    StackCatalog,
+    build_stack_catalog,
+    plan_stack,
+    run_stack_step,
+)
 from stripe_kpi.simulator.events import RETENTION, no_cycle_collector
 from stripe_kpi.simulator.grace_periods import plan_pause, run_pause
 
@@ -62,6 +70,7 @@ class _Catalog:
     coupons: dict[str, StripeDict] = field(default_factory=dict)
     taxes: dict[str, StripeDict] = field(default_factory=dict)
     packs: PackCatalog | None = None
+    stacks: StackCatalog | None = None
 
 
 @dataclass(order=True)
@@ -81,6 +90,7 @@ class _Life:
     currency: str = "usd"
     subs: list[StripeDict] = field(default_factory=list)
     pack: StripeDict | None = None
+    stack: StripeDict | None = None
 
 
 def generate_account(
@@ -126,6 +136,10 @@ def _generate(
         pause = plan_pause(random.Random(f"{seed}:{index}:pause"), signup.at, t1)
         if pause is not None:  # a stream of its own too
             steps.append(_Step(pause[0], index, 20_000, "pause", pause[1]))
+        stack = plan_stack(
+            random.Random(f"{seed}:{index}:stack"), signup.at, t1, signup.args["currency"]
+        )
+        steps.extend(_Step(at, index, 30_000 + n, k, a) for n, (at, k, a) in enumerate(stack))
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -182,7 +196,8 @@ def _build_catalog(acct: BillingAccount) -> _Catalog:
     t["us_sales"] = acct.create_tax_rate(8.875, display_name="Sales tax", country="US")
     t["gb_vat"] = acct.create_tax_rate(20, display_name="VAT", country="GB")
     t["de_vat"] = acct.create_tax_rate(19, inclusive=True, display_name="MwSt.", country="DE")
-    c.packs = build_pack_catalog(acct)  # last: every object above keeps its id
+    c.packs = build_pack_catalog(acct)  # after the rest: every object above keeps its id
+    c.stacks = build_stack_catalog(acct)  # likewise
     return c
 
 
@@ -315,6 +330,13 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
             if bought is not None:
                 life.pack = bought
                 life.subs.append(bought)
+        return
+    if kind in ("stack", "option", "stack_seats"):
+        if c.stacks is not None and life.customer is not None and (live or kind == "stack_seats"):
+            started = run_stack_step(acct, c.stacks, life.customer, life.stack, at, kind, args)
+            if started is not None:
+                life.stack = started
+                life.subs.append(started)
         return
     if kind == "reactivate" and not live and life.customer is not None:
         price = c.prices[_local(args["plan"], life.currency)]

@@ -50,15 +50,13 @@ def currency_option(
     *, unit_amount: int | None, tiers: list[StripeDict] | None, tax_behavior: str
 ) -> StripeDict:
     """What a price charges in one more currency (an entry of its ``currency_options``)."""
-    option: StripeDict = {
+    return {
         "custom_unit_amount": None,
         "tax_behavior": tax_behavior,
+        "tiers": tiers,
         "unit_amount": unit_amount,
         "unit_amount_decimal": None if unit_amount is None else str(unit_amount),
     }
-    if tiers is not None:
-        option["tiers"] = tiers
-    return option
 
 
 def price(
