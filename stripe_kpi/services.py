@@ -42,7 +42,7 @@ from stripe_kpi.report.deliver import (
 )
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
-from stripe_kpi.store.current import bring_up_to_date
+from stripe_kpi.store.current import bring_up_to_date, current_results
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.stripe_api import client_from_settings
@@ -222,11 +222,17 @@ def _database(settings: Settings) -> Iterator[Engine]:
 
 
 def _computed(engine: Engine, settings: Settings, now: datetime) -> Computed:
-    """The whole account computed as of ``now`` (the derived tables brought up to date first)."""
+    """The whole account as of ``now``: read from ``customer_result`` once the derived tables
+    are brought up to date (the figures a recomputation gives, without loading the account),
+    computed from the raw rows when they cannot be (a backfill unfinished, the database not
+    writable, a sync committing meanwhile)."""
     tables_up_to_date(engine, settings, now)
-    return compute_account(
-        engine, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
-    )
+    as_of = now.astimezone(UTC)
+    currency, tz = settings.currency, settings.timezone
+    results = current_results(engine, currency=currency, tz=tz, as_of=as_of)
+    if results is not None:
+        return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
+    return compute_account(engine, currency=currency, tz=tz, as_of=as_of)
 
 
 def metrics_document(

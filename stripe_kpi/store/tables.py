@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import Connection, Engine, delete, select, text, update
 
@@ -185,6 +186,9 @@ def write_meta(connection: Connection, currency: str, tz: str, until: int, last:
         "tz": tz,
         "as_of": until,
         "last_day": last.isoformat(),
+        # New at every write: a reader that finds the same record before and after reading the
+        # tables knows no derive committed in between (``current.current_results``).
+        "generation": uuid4().hex,
     }
     row = {"key": META_KEY, "value": json.dumps(meta, sort_keys=True), "updated_at": until}
     upsert_rows(connection, {"sync_state": [row]})
