@@ -20,6 +20,7 @@ import inspect
 import sys
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, Union
 
@@ -27,7 +28,13 @@ from stripe._list_object import ListObject
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._stripe_object import StripeObject, UntypedStripeObject
 
-__all__ = ["check_shape", "class_for_object", "field_types"]
+__all__ = [
+    "absent_when_unset",
+    "check_shape",
+    "class_for_object",
+    "field_types",
+    "omission_errors",
+]
 
 
 def _type_checking_imports(module: types.ModuleType) -> dict[str, Any]:
@@ -111,6 +118,7 @@ def check_shape(
     path: str = "",
     *,
     require_optional: bool = False,
+    omitted: Mapping[str, Iterable[str]] | None = None,
 ) -> list[str]:
     """Errors (empty when conforming) of ``obj`` against stripe class ``cls``, recursively.
 
@@ -118,11 +126,16 @@ def check_shape(
     With ``require_optional``, Optional fields must be present too (as ``null`` when unset): Stripe
     returns nullable fields explicitly, and only a few "includable" fields are ever absent; those
     errors read ``absent optional field`` so a caller can allow the known ones.
+
+    ``omitted`` (object kind → dotted keys, as ``simulator/objects/omitted.py``) names the keys
+    Stripe leaves out when unset: sending one as ``null`` is an error (``null where Stripe omits
+    the key``), in ``obj`` and every object embedded in it. The annotations cannot say this (the
+    SDK types both kinds of field ``Optional``), so it is checked apart: :func:`omission_errors`.
     """
     if not isinstance(obj, dict):
         return [f"{path or '<root>'}: expected object for {cls.__name__}, got {_kind(obj)}"]
     fields = field_types(cls)
-    errors: list[str] = []
+    errors: list[str] = [] if omitted is None else omission_errors(obj, omitted, path)
     for key in obj:
         if key not in fields:
             errors.append(f"{_join(path, key)}: unknown field for {cls.__name__}")
@@ -138,6 +151,63 @@ def check_shape(
     if not errors and issubclass(cls, _event_class()):
         errors.extend(_check_event_payload(obj, path, require_optional))
     return errors
+
+
+def omission_errors(value: Any, omitted: Mapping[str, Iterable[str]], path: str = "") -> list[str]:
+    """The keys of ``omitted`` (kind → dotted keys) that ``value`` sends as ``null``, at any depth:
+    each embedded object (an item, a line, an event's payload, an expanded customer) is held to
+    the entry of its own ``object``."""
+    errors: list[str] = []
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            errors.extend(omission_errors(item, omitted, f"{path}[{i}]"))
+        return errors
+    if not isinstance(value, dict):
+        return errors
+    kind = value.get("object")
+    for dotted in omitted.get(kind, ()) if isinstance(kind, str) else ():
+        *parents, last = dotted.split(".")
+        holder: Any = value
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and last in holder and holder[last] is None:
+            errors.append(f"{_join(path, dotted)}: null where Stripe omits the key of {kind}")
+    for key, item in value.items():
+        errors.extend(omission_errors(item, omitted, _join(path, key)))
+    return errors
+
+
+def absent_when_unset(omitted: Mapping[str, Iterable[str]]) -> set[tuple[str, str]]:
+    """``(class name, field)`` for each key of ``omitted``, as ``check_shape`` names an ``absent
+    optional field``: what a caller checking served objects with ``require_optional`` allows.
+    Raises ``ValueError`` for a kind or key the SDK's annotations do not have (a typo in the
+    table), or a key they do not annotate Optional (Stripe could not omit it)."""
+    pairs: set[tuple[str, str]] = set()
+    for kind, keys in omitted.items():
+        root = class_for_object(kind)
+        if root is None:
+            raise ValueError(f"{kind}: not an object kind of the stripe package")
+        for dotted in keys:
+            cls, *parents, last = [root, *dotted.split(".")]
+            for part in parents:
+                cls = _object_class(field_types(cls).get(part), f"{kind}.{dotted}")
+            hint = field_types(cls).get(last)
+            if hint is None or not _is_optional(hint):
+                raise ValueError(f"{kind}.{dotted}: not an Optional field of {cls.__name__}")
+            pairs.add((cls.__name__, last))
+    return pairs
+
+
+def _object_class(hint: Any, where: str) -> type:
+    """The stripe class a field holds (through Optional and expandable unions)."""
+    if isinstance(hint, type) and issubclass(hint, StripeObject):
+        return hint
+    for arg in typing.get_args(hint) if hint is not None else ():
+        try:
+            return _object_class(arg, where)
+        except ValueError:
+            continue
+    raise ValueError(f"{where}: no object to look inside at {hint!r}")
 
 
 @functools.cache

@@ -23,9 +23,10 @@ from stripe._subscription import Subscription
 from stripe_kpi.simulator.billing import BillingAccount, DunningPolicy, Phase
 from stripe_kpi.simulator.data import LIST_KINDS, StripeData
 from stripe_kpi.simulator.objects import API_VERSION
+from stripe_kpi.simulator.objects.omitted import OMITTED_WHEN_UNSET
 from stripe_kpi.simulator.saas import generate_account
 from stripe_kpi.simulator.server.lists import render
-from tests.stripe_shape import check_shape, class_for_object
+from tests.stripe_shape import absent_when_unset, check_shape, class_for_object
 
 #: Optional fields Stripe leaves out unless asked for (``expand[]``/includable), and
 #: ``previous_attributes``, present only on ``*.updated`` events.
@@ -46,7 +47,10 @@ WITHHELD_BY_THE_SERVER = {
     ("Plan", "tiers"),
     ("Coupon", "applies_to"),
     ("Coupon", "currency_options"),
+    ("Invoice", "confirmation_secret"),
 }
+#: What the server leaves out where it is unset (``simulator/objects/omitted.py``).
+OMITTED_BY_THE_SERVER = absent_when_unset(OMITTED_WHEN_UNSET)
 
 #: Every kind of object the simulator produces, embedded ones included.
 KINDS = {
@@ -152,7 +156,11 @@ def conformance_errors(data: StripeData) -> list[str]:
     return shape_errors(every, ABSENT_AS_IN_STRIPE)
 
 
-def shape_errors(objects: Iterable[dict], may_be_absent: set[tuple[str, str]]) -> list[str]:
+def shape_errors(
+    objects: Iterable[dict],
+    may_be_absent: set[tuple[str, str]],
+    omitted: dict[str, tuple[str, ...]] | None = None,
+) -> list[str]:
     errors = []
     for obj in objects:
         if obj.get("deleted"):  # a deleted customer: the stub Stripe returns, nothing else
@@ -161,7 +169,7 @@ def shape_errors(objects: Iterable[dict], may_be_absent: set[tuple[str, str]]) -
             continue
         cls = class_for_object(obj["object"])
         assert cls is not None, obj["object"]
-        for error in check_shape(obj, cls, obj["id"], require_optional=True):
+        for error in check_shape(obj, cls, obj["id"], require_optional=True, omitted=omitted):
             where, _, what = error.partition(": ")
             absent = what.startswith("absent optional field of ")
             if absent and (what.rsplit(" ", 1)[1], where.rsplit(".", 1)[1]) in may_be_absent:
@@ -171,9 +179,10 @@ def shape_errors(objects: Iterable[dict], may_be_absent: set[tuple[str, str]]) -
 
 
 def served(data: StripeData) -> list[dict]:
-    """Every listable object as the server shows it by default: lines and items cut at 10,
-    includable fields withheld."""
-    return [render(kind, obj) for kind in LIST_KINDS for obj in data.objects[kind].values()]
+    """Every listable object and the account as the server shows them by default: lines and
+    items cut at 10, includable fields withheld, keys omitted when unset left out."""
+    listed = [render(kind, obj) for kind in LIST_KINDS for obj in data.objects[kind].values()]
+    return [render("account", data.account), *listed]
 
 
 def object_kinds(value: Any) -> Iterator[str]:
@@ -197,9 +206,10 @@ def test_every_object_conforms_to_the_pinned_version(account: StripeData) -> Non
 
 
 def test_what_the_server_shows_conforms_too(account: StripeData) -> None:
-    """The server's view leaves out the includable fields (an absent key, never a ``null``) and
-    cuts sub-lists at 10; neither breaks the shape."""
-    assert shape_errors(served(account), ABSENT_AS_IN_STRIPE | WITHHELD_BY_THE_SERVER) == []
+    """The server's view leaves out the includable fields and the keys Stripe omits when unset
+    (an absent key, never a ``null``) and cuts sub-lists at 10; none of it breaks the shape."""
+    allowed = ABSENT_AS_IN_STRIPE | WITHHELD_BY_THE_SERVER | OMITTED_BY_THE_SERVER
+    assert shape_errors(served(account), allowed, OMITTED_WHEN_UNSET) == []
     prices = [render("prices", p) for p in account.objects["prices"].values()]
     assert prices
     assert all("tiers" not in p and "currency_options" not in p for p in prices)
@@ -347,3 +357,24 @@ def test_an_embedded_list_may_say_its_total_count(sample: StripeData) -> None:
     assert check_shape(invoice, Invoice) == []
     invoice["lines"]["total_count"] = "1"
     assert check_shape(invoice, Invoice) == ["lines.total_count: expected int, got str"]
+
+
+def test_a_null_where_stripe_omits_the_key_is_caught(sample: StripeData) -> None:
+    """Served objects leave those keys out; sending one as ``null`` is an error, in embedded
+    objects too (an item by its own kind's entry, an event's payload by the payload's)."""
+    sub = render("subscriptions", first(sample, "subscriptions"))
+    assert check_shape(sub, Subscription, omitted=OMITTED_WHEN_UNSET) == []
+    sub["presentment_details"] = None
+    sub["invoice_settings"]["issuer"] = {"account": None, "type": "self"}
+    sub["items"]["data"][0]["billed_until"] = None
+    assert check_shape(sub, Subscription, omitted=OMITTED_WHEN_UNSET) == [
+        "invoice_settings.issuer.account: null where Stripe omits the key of subscription",
+        "presentment_details: null where Stripe omits the key of subscription",
+        "items.data[0].billed_until: null where Stripe omits the key of subscription_item",
+    ]
+    event = next(e for e in sample.objects["events"].values() if e["type"] == "invoice.paid")
+    shown = render("events", event)
+    assert check_shape(shown, Event, omitted=OMITTED_WHEN_UNSET) == []
+    stored = check_shape(event, Event, omitted=OMITTED_WHEN_UNSET)  # the engine's own nulls
+    assert "context: null where Stripe omits the key of event" in stored
+    assert "data.object.threshold_reason: null where Stripe omits the key of invoice" in stored

@@ -15,7 +15,9 @@ what they share. Every builder is re-exported here, so callers write ``objects.c
 
 Not returned, as in the API unless expanded or included: ``Customer.cash_balance``,
 ``invoice_credit_balance``, ``sources``, ``subscriptions``, ``tax``, ``tax_ids``;
-``Invoice.payments``; ``deleted`` (only on deleted objects).
+``Invoice.payments``; ``deleted`` (only on deleted objects). The builders keep the optional
+keys Stripe leaves out when unset (as ``None``, for the engine to read); the server leaves them
+out as Stripe does (``omitted.py``, ``OMITTED_WHEN_UNSET``).
 """
 
 from stripe_kpi.simulator.objects.catalog import (

@@ -5,7 +5,8 @@ serve a real one, so that the official ``stripe`` client, pointed at it with
 ``base_addresses={"api": server.url}``, works unchanged: Bearer or Basic authentication with test
 keys, restricted keys with per-resource permissions, Stripe's error bodies, list paging with
 cursors, ``created`` filters, ``expand[]`` (up to Stripe's four levels; the fields Stripe leaves
-out unless expanded, such as a price's ``tiers``, are left out here too), invoice lines and
+out unless expanded, such as a price's ``tiers``, are left out here too), the optional keys
+Stripe leaves out when unset (absent, not ``null``: ``objects/omitted.py``), invoice lines and
 subscription items beyond the ten embedded ones (``/v1/invoices/{id}/lines``,
 ``/v1/subscription_items``), the Events API. For reliability tests and benchmarks it can add
 latency, a rate limit, random 429s, 500s and malformed bodies, from a seeded random generator so

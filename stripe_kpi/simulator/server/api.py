@@ -39,7 +39,7 @@ from stripe_kpi.simulator.server.errors import (
 from stripe_kpi.simulator.server.expand import Resolver, expand_list, expand_object
 from stripe_kpi.simulator.server.filters import SPECS, Params, as_list, text
 from stripe_kpi.simulator.server.http import HTTPReply
-from stripe_kpi.simulator.server.lists import AccountIndex, render, shown_item
+from stripe_kpi.simulator.server.lists import AccountIndex, render, shown_item, shown_line
 from stripe_kpi.simulator.server.params import (
     PageRequest,
     parse_list_request,
@@ -286,7 +286,8 @@ class StripeAPI:
         page = _page_request(params)
         lines = obj.get("lines", {}).get("data", [])
         found, has_more = index.sublist_page(obj["id"], lines, page, line_object)
-        return _list_body(path, expand_list(found, page.expand, resolve), has_more)
+        shown = [shown_line(line) for line in found]
+        return _list_body(path, expand_list(shown, page.expand, resolve), has_more)
 
     def _render(self, kind: str, obj: StripeDict) -> StripeDict:
         shown = render(kind, obj)

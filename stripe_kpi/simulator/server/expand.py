@@ -13,13 +13,17 @@ Includable fields. Some fields are not returned by default: "Some available fiel
 included in the responses by default ... You can request these fields as an expanded response
 by using the expand request parameter" (https://docs.stripe.com/api/expanding_objects). For the
 objects we serve they are a price's ``tiers`` and ``currency_options``, a plan's ``tiers``, a
-coupon's ``applies_to`` and ``currency_options`` (stripe-node's generated types mark exactly
-these optional, ``tiers?: Array<Price.Tier>``; Stripe's staff: "The ``applies_to`` field is not
-returned by default. To include it in the response, expand the ``applies_to`` field",
-stripe-java#1317; "tiers field is expandable", stripe-java#1838). :func:`withhold` takes the key
-out (Stripe leaves the key out, it does not send ``null``); expanding the field by name (``tiers``
-on a retrieve, ``data.tiers`` on a list, ``items.data.price.tiers`` on a subscription) brings
-back the stored value. An includable field ends a path: there is nothing to expand inside it.
+coupon's ``applies_to`` and ``currency_options`` and an invoice's ``confirmation_secret``
+(stripe-node's generated types mark exactly these optional, ``tiers?: Array<Price.Tier>``,
+``confirmation_secret?: Invoice.ConfirmationSecret | null``; Stripe's staff: "The
+``applies_to`` field is not returned by default. To include it in the response, expand the
+``applies_to`` field", stripe-java#1317; "tiers field is expandable", stripe-java#1838; the
+secret is asked for with ``expand: ["confirmation_secret"]``, stripity-stripe#875).
+:func:`withhold` takes the key out (Stripe leaves the key out, it does not send ``null``);
+expanding the field by name (``tiers`` on a retrieve, ``data.tiers`` on a list,
+``items.data.price.tiers`` on a subscription) brings back the stored value. An includable field
+ends a path: there is nothing to expand inside it. Keys Stripe omits when they are unset (an
+absent key, not ``null``, whatever the request asks) are another rule: ``objects/omitted.py``.
 
 Depth: "Expansions have a maximum depth of four levels (for example, the deepest expansion
 allowed when listing charges is ``data.payment_intent.customer.default_source``)"
@@ -45,6 +49,7 @@ INCLUDABLE: dict[str, tuple[str, ...]] = {
     "price": ("currency_options", "tiers"),
     "plan": ("tiers",),
     "coupon": ("applies_to", "currency_options"),
+    "invoice": ("confirmation_secret",),
 }
 
 
@@ -64,7 +69,7 @@ class Resolver(Protocol):
 
 def withhold(obj: Any) -> Any:
     """``obj`` as Stripe shows it by default: without its includable fields (a copy when it had
-    any; anything but a price, plan or coupon is returned as it is)."""
+    any; anything but a price, plan, coupon or invoice is returned as it is)."""
     if not isinstance(obj, dict):
         return obj
     fields = INCLUDABLE.get(obj.get("object", ""))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stripe_kpi.simulator.data import StripeData, StripeDict
+from stripe_kpi.simulator.objects.omitted import omit_unset
 from stripe_kpi.simulator.server.errors import resource_missing
 from stripe_kpi.simulator.server.expand import withhold
 from stripe_kpi.simulator.server.filters import SPECS, Predicate
@@ -190,11 +191,18 @@ def _embedded(sublist: StripeDict, shown: list[StripeDict], total: int, url: str
 
 
 def shown_item(item: StripeDict) -> StripeDict:
-    """A subscription item as the API shows it: its price and plan without includable fields."""
+    """A subscription item as the API shows it: its price and plan without includable fields,
+    its keys that Stripe omits when unset left out (``objects/omitted.py``)."""
     shown = {key: withhold(item[key]) for key in ("price", "plan") if key in item}
-    if all(value is item[key] for key, value in shown.items()):
-        return item
-    return {**item, **shown}
+    if any(value is not item[key] for key, value in shown.items()):
+        item = {**item, **shown}
+    return omit_unset(item)
+
+
+def shown_line(line: StripeDict) -> StripeDict:
+    """An invoice's or a credit note's line as the API shows it (its keys omitted when unset
+    left out)."""
+    return omit_unset(line)
 
 
 #: The list an event's ``data.object`` would be served from, to show it as that list does.
@@ -205,28 +213,30 @@ def render(kind: str, obj: StripeDict) -> StripeDict:
     """What the API shows of a stored object by default (stored objects are never changed).
 
     An invoice (a credit note too) embeds its first 10 lines and a subscription its first 10
-    items, with ``has_more``, ``total_count`` and the ``url`` that pages the rest; prices and
-    coupons, listed or embedded, come without their includable fields (see ``expand``). An
-    event shows its ``data.object`` as that object's own endpoint does, unexpanded.
+    items, with ``has_more``, ``total_count`` and the ``url`` that pages the rest; prices,
+    coupons and invoices, listed or embedded, come without their includable fields (see
+    ``expand``); keys that Stripe omits when unset are absent, not ``null``
+    (``objects/omitted.py``). An event shows its ``data.object`` as that object's own endpoint
+    does, unexpanded.
     """
     if kind == "events":
-        return _render_event(obj)
+        return omit_unset(_render_event(obj))
     if kind == "invoices" and "lines" in obj:
         everything = obj["lines"].get("data", [])
         url = f"/v1/invoices/{obj['id']}/lines"
-        lines = _embedded(obj["lines"], everything[:EMBEDDED_LINES], len(everything), url)
-        return {**obj, "lines": lines}
-    if kind == "credit_notes" and "lines" in obj:
+        shown = [shown_line(line) for line in everything[:EMBEDDED_LINES]]
+        obj = {**obj, "lines": _embedded(obj["lines"], shown, len(everything), url)}
+    elif kind == "credit_notes" and "lines" in obj:
         everything = obj["lines"].get("data", [])
         url = f"/v1/credit_notes/{obj['id']}/lines"
-        lines = _embedded(obj["lines"], everything[:EMBEDDED_LINES], len(everything), url)
-        return {**obj, "lines": lines}
-    if kind == "subscriptions" and "items" in obj:
+        shown = [shown_line(line) for line in everything[:EMBEDDED_LINES]]
+        obj = {**obj, "lines": _embedded(obj["lines"], shown, len(everything), url)}
+    elif kind == "subscriptions" and "items" in obj:
         everything = obj["items"].get("data", [])
         shown = [shown_item(item) for item in everything[:EMBEDDED_ITEMS]]
         url = f"/v1/subscription_items?subscription={obj['id']}"
-        return {**obj, "items": _embedded(obj["items"], shown, len(everything), url)}
-    return withhold(obj)
+        obj = {**obj, "items": _embedded(obj["items"], shown, len(everything), url)}
+    return omit_unset(withhold(obj))
 
 
 def _render_event(event: StripeDict) -> StripeDict:
