@@ -159,6 +159,10 @@ def test_an_invoice_item_shows_proration_details_only_for_a_proration(
     assert sorted(credit) == ["invoice_line_item_details", "type"]
     assert credit["type"] == "invoice_line_items"
     assert charge is None  # nullable: a charge credits nothing
+    listed = {i["description"]: i for i in ok(server, "/v1/invoiceitems", limit=100)["data"]}
+    assert "proration_details" not in listed["Setup fee"]  # the list shows them alike
+    assert len(listed) == 3
+    assert sum("proration_details" in i for i in listed.values()) == 2
 
 
 def test_the_account_leaves_out_what_a_standard_account_does_not_have(
@@ -184,11 +188,11 @@ def test_the_stored_objects_keep_their_nulls(account: Account) -> None:
 
 def test_the_table_names_optional_fields_of_the_pinned_sdk() -> None:
     """Every entry is a field the installed ``stripe`` package annotates Optional (a typo or a
-    required field would raise). ``omitted.py`` lists 9 + 3 + 9 + 3 + 4 + 2 + 3 + 2 = 35 keys
-    over 8 kinds; ``issuer.account`` of invoices and subscriptions is one (class, field) pair,
-    ``("Issuer", "account")``, so 34 pairs."""
-    assert sum(len(keys) for keys in OMITTED_WHEN_UNSET.values()) == 35
-    assert len(absent_when_unset(OMITTED_WHEN_UNSET)) == 34
+    required field would raise). ``omitted.py`` lists 9 + 1 + 3 + 9 + 3 + 4 + 2 + 3 + 2 = 36
+    keys over 9 kinds; ``issuer.account`` of invoices and subscriptions is one (class, field)
+    pair, ``("Issuer", "account")``, so 35 pairs."""
+    assert sum(len(keys) for keys in OMITTED_WHEN_UNSET.values()) == 36
+    assert len(absent_when_unset(OMITTED_WHEN_UNSET)) == 35
     with pytest.raises(ValueError, match=r"invoice\.threshold_reasons: not an Optional field"):
         absent_when_unset({"invoice": ("threshold_reasons",)})
     with pytest.raises(ValueError, match=r"invoice\.total: not an Optional field"):

@@ -41,6 +41,8 @@ OMITTED_WHEN_UNSET: dict[str, tuple[str, ...]] = {
         "requirements",
         "tos_acceptance",
     ),
+    # spec: invoice_line_item? (a custom line credits no invoice line).
+    "credit_note_line_item": ("invoice_line_item",),
     # spec: business_name?: string, individual_name?: string; observed: customer_account
     # (``customer_account?: string | null``: optional and nullable in dahlia).
     "customer": ("business_name", "customer_account", "individual_name"),
