@@ -76,6 +76,8 @@ OMITTED_WHEN_UNSET: dict[str, tuple[str, ...]] = {
     "invoiceitem": ("proration_details", "proration_details.credited_items.invoice_item"),
     # spec: presentment_details?, invoice_settings.issuer.account?; observed: status_details.
     "subscription": ("invoice_settings.issuer.account", "presentment_details", "status_details"),
+    # spec: default_settings.invoice_settings.issuer.account? (``type: self`` has none).
+    "subscription_schedule": ("default_settings.invoice_settings.issuer.account",),
     # spec: billed_until?, quantity? (a metered item has none).
     "subscription_item": ("billed_until", "quantity"),
 }
