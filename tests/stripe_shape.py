@@ -30,6 +30,7 @@ from stripe._stripe_object import StripeObject, UntypedStripeObject
 
 __all__ = [
     "absent_when_unset",
+    "check_served",
     "check_shape",
     "class_for_object",
     "field_types",
@@ -196,6 +197,28 @@ def absent_when_unset(omitted: Mapping[str, Iterable[str]]) -> set[tuple[str, st
                 raise ValueError(f"{kind}.{dotted}: not an Optional field of {cls.__name__}")
             pairs.add((cls.__name__, last))
     return pairs
+
+
+def check_served(
+    obj: Any,
+    cls: type,
+    path: str = "",
+    *,
+    omitted: Mapping[str, Iterable[str]],
+    may_be_absent: Iterable[tuple[str, str]] = (),
+) -> list[str]:
+    """``check_shape`` of what a server sends, Optional fields required: a key of ``omitted``
+    may be absent but never ``null``, and so may the ``(class name, field)`` pairs of
+    ``may_be_absent`` (includable fields withheld)."""
+    allowed = absent_when_unset(omitted) | set(may_be_absent)
+    errors = []
+    for error in check_shape(obj, cls, path, require_optional=True, omitted=omitted):
+        where, _, what = error.partition(": ")
+        absent = what.startswith("absent optional field of ")
+        if absent and (what.rsplit(" ", 1)[1], where.rsplit(".", 1)[-1]) in allowed:
+            continue
+        errors.append(error)
+    return errors
 
 
 def _object_class(hint: Any, where: str) -> type:
