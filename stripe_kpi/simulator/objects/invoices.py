@@ -112,7 +112,12 @@ def invoice_item(
     discounts: list[str] | None = None,
     invoice: str | None = None,
 ) -> StripeDict:
-    """A pending invoice item: a one-off charge or a proration, waiting for the next invoice."""
+    """A pending invoice item: a one-off charge or a proration, waiting for the next invoice.
+
+    Per the pinned version's ``InvoiceItem`` (``stripe/_invoice_item.py``): ``discountable`` is
+    "Always false for prorations", and ``net_amount`` "is ``null`` for ``discountable=true``
+    items"; ``invoice`` is set once an invoice takes the item (``pending=false`` then).
+    """
     pricing = _pricing(price)
     parent = None
     if subscription is not None:
@@ -130,7 +135,7 @@ def invoice_item(
         "customer_account": None,
         "date": date,
         "description": description,
-        "discountable": True,
+        "discountable": not proration,
         "discounts": list(discounts or []),
         "frozen_fields": None,
         "id": id,
@@ -138,7 +143,7 @@ def invoice_item(
         "invoicing_rules": [],
         "livemode": livemode,
         "metadata": {},
-        "net_amount": amount,
+        "net_amount": amount if proration else None,
         "object": "invoiceitem",
         "parent": parent,
         "period": {"end": period_end, "start": period_start},
