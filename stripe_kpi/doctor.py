@@ -141,6 +141,7 @@ READ_PATHS = (
     "/v1/tax_rates",
     "/v1/subscriptions",
     "/v1/invoices",
+    "/v1/invoiceitems",
     "/v1/events",
 )
 

@@ -34,6 +34,7 @@ EXPECTED_TABLES = {
     "invoice",
     "invoice_line",
     "mrr_movement",
+    "pending_invoice_item",
     "price",
     "product",
     "subscription",

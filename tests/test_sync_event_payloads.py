@@ -87,8 +87,11 @@ def test_events_at_an_older_api_version_are_re_fetched(tmp_path) -> None:
     retrieves, _, same = _sync_a_week(tmp_path, version="2024-06-20")
     assert same
     # The week touched 3 subscriptions (a seat change prorated onto the next invoice, a
-    # scheduled cancellation, a new one), the new one's first invoice, and its customer.
-    assert retrieves == Counter({"subscriptions": 3, "invoices": 1, "customers": 1})
+    # scheduled cancellation, a new one), the new one's first invoice, and its customer; the
+    # seat change's two prorations (a credit and a debit) wait as pending invoice items.
+    assert retrieves == Counter(
+        {"subscriptions": 3, "invoices": 1, "customers": 1, "invoiceitems": 2}
+    )
 
 
 def test_a_week_of_the_demo_account_syncs_incrementally_to_a_full_sync_for_fewer_requests(

@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, delete, event
+from sqlalchemy import Connection, Engine, create_engine, delete, event, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -186,7 +186,36 @@ def upsert_rows(connection: Connection | Session, rows: dict[str, list[dict[str,
         # insert-many costs ten times more per row, and a backfill writes ~100 rows a page.
         conn.exec_driver_sql(sql, values)
         written += len(batch)
+    if rows.get("pending_invoice_item") or rows.get("invoice_line"):
+        _settle_pending_items(conn, rows)
     return written
+
+
+def _settle_pending_items(conn: Connection, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep ``pending_invoice_item`` to the items no invoice has taken: a row written with its
+    ``invoice`` (or deleted), or whose id a stored invoice line names, goes. Both ways, so the
+    order in which the item and the invoice arrive (backfill pages, events) never matters."""
+    tables = SQLModel.metadata.tables
+    pending, lines = tables["pending_invoice_item"], tables["invoice_line"]
+    taken = sorted(
+        {r["invoice_item_id"] for r in rows.get("invoice_line", ()) if r.get("invoice_item_id")}
+    )
+    written = sorted({r["id"] for r in rows.get("pending_invoice_item", ())})
+    for start in range(0, len(taken), 500):
+        conn.execute(delete(pending).where(pending.c.id.in_(taken[start : start + 500])))
+    for start in range(0, len(written), 500):
+        chunk = written[start : start + 500]
+        invoiced = select(lines.c.invoice_item_id).where(lines.c.invoice_item_id.in_(chunk))
+        conn.execute(
+            delete(pending).where(
+                pending.c.id.in_(chunk),
+                or_(
+                    pending.c.invoice_id.is_not(None),
+                    pending.c.deleted.is_(True),
+                    pending.c.id.in_(invoiced),
+                ),
+            )
+        )
 
 
 @functools.cache

@@ -296,7 +296,8 @@ class InvoiceLine(SQLModel, table=True):
     parent_type: str | None = None  # subscription_item_details | invoice_item_details
     subscription_id: str | None = Field(default=None, index=True)
     subscription_item_id: str | None = Field(default=None, index=True)
-    invoice_item_id: str | None = None
+    # Indexed: a pending invoice item leaves ``pending_invoice_item`` once a line takes it.
+    invoice_item_id: str | None = Field(default=None, index=True)
     proration: bool = False
     price_id: str | None = None
     quantity: int | None = None
@@ -309,6 +310,37 @@ class InvoiceLine(SQLModel, table=True):
     tax_exclusive_amount: int = 0
     tax_inclusive_amount: int = 0
     description: str | None = None
+    raw: str = _raw()
+
+
+class PendingInvoiceItem(SQLModel, table=True):
+    """An invoice item no invoice has taken yet (``GET /v1/invoiceitems?pending=true``): above
+    all the prorations of a change made with ``proration_behavior=create_prorations``, which
+    wait for the next renewal (on a yearly plan, up to a year). Its ``period_start`` is the
+    instant of the change; once an invoice takes it, the invoice's line (``invoice_line.
+    invoice_item_id``) replaces it and the row is deleted. ``subscription_id`` and
+    ``subscription_item_id`` come from ``parent.subscription_details`` (None: a one-off item)."""
+
+    __tablename__ = "pending_invoice_item"
+
+    id: str = Field(primary_key=True)
+    customer_id: str | None = Field(default=None, index=True)
+    subscription_id: str | None = Field(default=None, index=True)
+    subscription_item_id: str | None = None
+    proration: bool = False
+    price_id: str | None = None
+    quantity: int | None = None
+    amount: int = _money(nullable=False)
+    currency: str
+    date: int = _ts(nullable=False)  # when it was created (Stripe's name)
+    period_start: int = _ts(nullable=False)
+    period_end: int = _ts(nullable=False)
+    discount_ids: str | None = _json()
+    #: Set only in flight: a row written with an invoice (or deleted) is removed in the same
+    #: transaction (``store.engine.upsert_rows``), so the table holds pending items alone.
+    invoice_id: str | None = None
+    deleted: bool = False
+    livemode: bool = False
     raw: str = _raw()
 
 
@@ -475,6 +507,7 @@ STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     SubscriptionItem,
     Invoice,
     InvoiceLine,
+    PendingInvoiceItem,
     Event,
 )
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete
 
 from stripe_kpi.errors import StripeAccessError, SyncInterrupted
 from stripe_kpi.store.engine import session_scope
-from stripe_kpi.store.models import SyncState
+from stripe_kpi.store.models import PendingInvoiceItem, SyncState
 from stripe_kpi.store.queue import EVERYTHING, queue_customers
 from stripe_kpi.stripe_api import StripeApi, endpoint_key
 from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS, LISTS, Progress, rows_for_objects
@@ -138,7 +138,9 @@ def account_created(client: StripeApi) -> int:
 def start_backfill(engine: Engine, client: StripeApi, now: int, *, stamp: int) -> list[Window]:
     """Take the event cursor first (changes during the backfill are replayed after it), then lay
     out the windows up to ``now``; both commit together, stamped ``stamp``, replacing any earlier
-    backfill's leftovers."""
+    backfill's leftovers. The pending invoice items go too: they are a present state, which the
+    backfill lists whole (one deleted in Stripe while the events that said so expired would
+    otherwise stay pending here for good)."""
     cursor = newest_event_cursor(client, now)
     born = account_created(client)
     windows = [
@@ -155,6 +157,7 @@ def start_backfill(engine: Engine, client: StripeApi, now: int, *, stamp: int) -
         session.execute(
             delete(SyncState).where(SyncState.key.startswith("backfill:"))  # type: ignore[attr-defined]
         )
+        session.execute(delete(PendingInvoiceItem))
         write_state(session, PENDING_EVENTS_KEY, cursor, at=stamp)
         queue_customers(session.connection(), [EVERYTHING], at=stamp)  # then a rebuild
         for window in windows:

@@ -56,8 +56,13 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
             targets.append(("subscriptions", obj["subscription"]))
         return [(k, i) for k, i in targets if i]
     if kind == "invoiceitem":
+        # The item itself (pending, or to be removed: invoiced or deleted), and the invoice it
+        # went on. No ``invoiceitem.updated`` exists at the pinned version (stripe-node v15,
+        # API 2024-04-10: "Remove deprecated events invoiceitem.updated"): an invoice taking
+        # the item shows as that invoice's ``invoice.created``, whose line names the item.
         invoice = mapping._id(obj.get("invoice"))
-        return [("invoices", invoice)] if invoice else []
+        found = [("invoiceitems", obj["id"])] if obj.get("id") else []
+        return found + ([("invoices", invoice)] if invoice else [])
     if kind and obj.get("id"):
         return [(kind, obj["id"])]
     return []
@@ -66,13 +71,17 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
 #: Objects whose event payload is the whole object at the pinned version. Prices and coupons are
 #: not: a payload never carries their includable fields (``tiers``, ``currency_options``,
 #: ``applies_to``), which only a request that expands them gets (docs.stripe.com/expand).
-_WHOLE_IN_EVENTS = frozenset({"customer", "product", "tax_rate", "subscription", "invoice"})
+_WHOLE_IN_EVENTS = frozenset(
+    {"customer", "product", "tax_rate", "subscription", "invoice", "invoiceitem"}
+)
 
 
 #: Objects Stripe deletes for good, whose ``.deleted`` event is all that is left of them (a
 #: subscription's ``.deleted`` event is its end: the object stays, canceled). ``plan`` is a
 #: price seen through the old Plans API.
-_DELETABLE = frozenset({"customer", "product", "price", "coupon", "tax_rate", "plan"})
+_DELETABLE = frozenset(
+    {"customer", "product", "price", "coupon", "tax_rate", "plan", "invoiceitem"}
+)
 
 
 def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, Any] | None:
@@ -213,7 +222,7 @@ def _apply_event_page(
 def customers_in(rows: mapping.Rows) -> set[str]:
     """The customers a batch of rows belongs to."""
     found = {row["id"] for row in rows.get("customer", [])}
-    for table in ("subscription", "invoice", "discount"):
+    for table in ("subscription", "invoice", "discount", "pending_invoice_item"):
         found |= {row["customer_id"] for row in rows.get(table, []) if row.get("customer_id")}
     return found
 

@@ -42,6 +42,11 @@ LISTS: dict[str, tuple[str, dict[str, Any]]] = {
         {"status": "all", "expand": ["data.discounts", "data.items.data.discounts"]},
     ),
     "invoices": ("/v1/invoices", {"expand": ["data.discounts"]}),
+    # The prorations (and one-off items) no invoice has taken yet: "Set to `true` to only show
+    # pending invoice items, which are not yet attached to any invoices"
+    # (``InvoiceItemListParams.pending``). On a yearly plan a seat change's prorations wait
+    # up to a year for the renewal; once its events are gone they alone date the change.
+    "invoiceitems": ("/v1/invoiceitems", {"pending": True}),
     # The subscription events Stripe still keeps: the only record of recent status changes
     # (past_due → unpaid) that no invoice shows. Only these are stored (STORED_EVENTS): the
     # other kinds, five in six of an account's events, are what the objects already say.

@@ -372,6 +372,37 @@ def invoice_rows(obj: Mapping[str, Any], extra_lines: Iterable[Mapping[str, Any]
     return rows
 
 
+def pending_invoice_item_row(obj: Mapping[str, Any]) -> Row:
+    """An invoice item (``object: invoiceitem``). The pinned shape puts its subscription and item
+    under ``parent.subscription_details``, its price under ``pricing.price_details`` (older
+    versions: top-level ``subscription``, ``subscription_item``, ``price``). One with an
+    ``invoice`` or ``deleted`` is written only to be removed (see ``PendingInvoiceItem``)."""
+    details = _get(obj, "parent", "subscription_details") or {}
+    price = _get(obj, "pricing", "price_details", "price") or obj.get("price")
+    period = obj.get("period") or {}
+    return {
+        "id": obj["id"],
+        "customer_id": _id(obj.get("customer")),
+        "subscription_id": _id(details.get("subscription") or obj.get("subscription")),
+        "subscription_item_id": _id(
+            details.get("subscription_item") or obj.get("subscription_item")
+        ),
+        "proration": bool(obj.get("proration")),
+        "price_id": _id(price),
+        "quantity": obj.get("quantity"),
+        "amount": int(obj.get("amount") or 0),
+        "currency": obj.get("currency") or "usd",
+        "date": obj.get("date") or 0,
+        "period_start": period.get("start") or 0,
+        "period_end": period.get("end") or 0,
+        "discount_ids": _discount_ids(obj.get("discounts")),
+        "invoice_id": _id(obj.get("invoice")),
+        "deleted": bool(obj.get("deleted")),
+        "livemode": bool(obj.get("livemode")),
+        "raw": dumps(obj),
+    }
+
+
 def event_row(obj: Mapping[str, Any]) -> Row:
     data_object = _get(obj, "data", "object") or {}
     return {
@@ -392,6 +423,7 @@ _SIMPLE = {
     "coupon": ("coupon", coupon_row),
     "tax_rate": ("tax_rate", tax_rate_row),
     "discount": ("discount", discount_row),
+    "invoiceitem": ("pending_invoice_item", pending_invoice_item_row),
     "event": ("event", event_row),
 }
 

@@ -78,8 +78,9 @@ def next_windows(
     and the rest spans enough time to be worth it."""
     if not has_more or not page:
         return []
-    oldest = int(page[-1]["created"])
-    rest = Window(window.kind, window.lo, oldest, page[-1]["id"])
+    last = page[-1]
+    oldest = int(last["created"] if "created" in last else last["date"])  # an invoice item's
+    rest = Window(window.kind, window.lo, oldest, last["id"])
     if not split or oldest - window.lo < MIN_SPLIT_SECONDS:
         return [rest]
     mid = window.lo + (oldest - window.lo) // 2
