@@ -27,7 +27,7 @@ from stripe_kpi.sync.mapping import merge_rows, rows_for
 START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 200
 _STORED = {"customer", "product", "price", "coupon", "tax_rate", "discount", "subscription"}
-_STORED |= {"invoice", "event"}
+_STORED |= {"invoice", "invoiceitem", "event"}  # invoice items: the sync keeps the pending ones
 
 #: price key → (amount, interval, count, currency, kwargs)
 PRICES: dict[str, tuple[int | None, str, int, str, dict]] = {
@@ -127,8 +127,6 @@ class Played:
     as_of: datetime
     #: day → customer id → MRR at the end of that day, from the subscriptions as they were
     oracle: dict[date, dict[str, int]] = field(default_factory=dict)
-    #: customers with prorations still pending (on no invoice yet): changes only events show
-    pending: set[str] = field(default_factory=set)
 
 
 def _moment(day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -252,11 +250,6 @@ def play(
         _checkpoint(runner, day, played)
     runner.acct.advance(played.as_of)
     played.rows = runner.rows(every_event=every_event)
-    played.pending = {
-        item["customer"]
-        for item in runner.acct.invoiceitems.values()
-        if item.get("invoice") is None and item.get("proration")
-    }
     return played
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.records import (
+    PENDING,
     AccountHistory,
     Coupon,
     Customer,
@@ -82,6 +83,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "parent_type", "subscription_id", "subscription_item_id", "proration", "price_id",
         "quantity", "discount_amount", "discount_amounts", "tax_inclusive_amount",
     ),
+    "pending_invoice_item": (
+        "id", "amount", "currency", "period_start", "period_end", "subscription_id",
+        "subscription_item_id", "proration", "price_id", "quantity", "invoice_id", "deleted",
+    ),
     "event": ("id", "type", "created", "object_id", "raw"),
 }  # fmt: skip
 
@@ -96,7 +101,8 @@ def inputs_from_rows(tables: Mapping[str, Iterable[Row | Sequence[Any]]]) -> Acc
 
     ``tables`` is keyed by table name (``customer``, ``price``, ``coupon``, ``tax_rate``,
     ``discount``, ``subscription``, ``subscription_item``, ``invoice``, ``invoice_line``,
-    ``event``); other tables are ignored. A row is a mapping (a dict, SQLAlchemy's
+    ``pending_invoice_item``, ``event``); other tables are ignored. Pending prorations join the
+    invoice lines (:data:`~.records.PENDING`). A row is a mapping (a dict, SQLAlchemy's
     ``row._mapping``) or, faster for the big tables, a plain sequence of the values of
     :data:`COLUMNS` in that order (SQLAlchemy's ``Row`` of ``select(*columns)``). Each table may be
     any iterable, a cursor included: rows are read once. Rows are deduplicated by id, the last
@@ -122,6 +128,9 @@ def inputs_from_rows(tables: Mapping[str, Iterable[Row | Sequence[Any]]]) -> Acc
             built[table] = records
         invoices = _invoices(_as_values(tables.get("invoice", ()), COLUMNS["invoice"]))
         lines = _invoice_lines(_as_values(tables.get("invoice_line", ()), COLUMNS["invoice_line"]))
+        pending = tables.get("pending_invoice_item", ())
+        for line in _pending_prorations(_as_values(pending, COLUMNS["pending_invoice_item"])):
+            lines[line.id] = line  # an ii_… id: never an invoice line's
         for row in _as_mappings(tables.get("event", ()), COLUMNS["event"]):
             snapshot = snapshot_from_event(row)
             if snapshot is not None:
@@ -399,6 +408,37 @@ def _invoice_lines(rows: Iterable[Sequence[Any]]) -> dict[str, InvoiceLine]:
             ),
         )
     return found
+
+
+def _pending_prorations(rows: Iterable[Sequence[Any]]) -> Iterator[InvoiceLine]:
+    """The pending prorations as the proration lines they will become on the next invoice.
+
+    A proration invoice item carries what its line will: ``period.start`` (the instant of the
+    change), the item, price and quantity it was computed for ("If the invoice item is a
+    proration, the quantity of the subscription that the proration was computed for",
+    ``InvoiceItem.quantity`` in the ``stripe`` package). One-off items are not MRR and are
+    skipped, as their lines are. Its discounts are the subscription's, which the metrics take
+    from the subscription's discount records (``history.linked_discounts``), not from the item.
+    """
+    for row in rows:
+        (id_, amount, ccy, start, end, sub, item, proration, price, quantity, invoice,
+         deleted) = row  # fmt: skip
+        if not proration or not item or invoice or deleted:
+            continue  # a one-off, or no longer pending (its invoice's line says it now)
+        yield InvoiceLine(
+            id=id_,
+            invoice_id=PENDING,
+            amount=amount,
+            currency=_intern(ccy),
+            period_start=start,
+            period_end=end,
+            parent_type="subscription_item_details",
+            subscription_id=sub,
+            subscription_item_id=item,
+            proration=True,
+            price_id=price and _intern(price),
+            quantity=quantity,
+        )
 
 
 def snapshot_from_event(row: Row) -> SubscriptionSnapshot | None:

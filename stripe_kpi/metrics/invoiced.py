@@ -21,6 +21,9 @@ directly, so that the two can be compared (:mod:`.reconcile`).
   tax rates give the share. Normalised to a month with the line's price interval (month →
   A/n, year → A/(12n), week → A×52/(12n), day → A×365/(12n)), or the interval its period
   spans when the price was never synced, and rounded half up to the minor unit, per line.
+- **Pending prorations** (invoice items no invoice has taken yet) dated after the invoice's
+  period are a change it does not state, like later proration lines; ``pending`` keeps them
+  apart so that ``check`` can restate the invoice by them (:mod:`.pending_prorations`).
 - **Metered items** bill usage in arrears: the metered line of the latest invoice is the last
   finished usage period, which is what MRR counts (METRICS.md §1).
 """
@@ -36,6 +39,7 @@ from stripe_kpi.metrics.calendar import add_months
 from stripe_kpi.metrics.catalog import discount_terms
 from stripe_kpi.metrics.money import ONE, ZERO, inclusive_tax_factor, monthly, round_minor
 from stripe_kpi.metrics.records import (
+    PENDING,
     AccountHistory,
     Invoice,
     InvoiceLine,
@@ -67,6 +71,9 @@ class BilledLine(NamedTuple):
     unknown_discounts: tuple[str, ...]
     #: Discounts on the line that count.
     counted_discounts: tuple[str, ...]
+    #: What is left of ``amount`` once its discounts and inclusive tax are taken, as a share
+    #: (None: not a share, as a fixed amount off is): the same share at another quantity.
+    share: Decimal | None = None
 
 
 class Invoiced(NamedTuple):
@@ -79,7 +86,10 @@ class Invoiced(NamedTuple):
     #: The invoice's non-proration lines summed, minor units of the subscription's currency.
     mrr: int
     #: Proration lines dated after ``period_start``: a change the invoice does not state.
+    #: Pending prorations (no invoice has taken them yet) included.
     later_prorations: tuple[InvoiceLine, ...]
+    #: The pending prorations among them (:mod:`.pending_prorations` restates the invoice).
+    pending: tuple[InvoiceLine, ...] = ()
 
 
 class SubscriptionLines(NamedTuple):
@@ -134,7 +144,12 @@ def invoiced(
     #: invoice id → where its lines start: (licensed lines' latest start, any line's).
     starts: dict[str, tuple[int, int]] = {}
     prorations: list[InvoiceLine] = []
+    pending: list[InvoiceLine] = []
     for line in lines:
+        if line.invoice_id == PENDING:
+            if line.proration and line.period_start <= until:
+                pending.append(line)
+            continue
         invoice = invoices.get(line.invoice_id)
         if invoice is None or invoice.status == "void" or invoice.created > until:
             continue
@@ -176,9 +191,10 @@ def invoiced(
         left -= extra
         tax_rate_ids = rates.get(line.subscription_item_id or "", ())
         billed.append(_billed(line, reading, extra, history, tax_rate_ids))
-    later = tuple(p for p in prorations if p.period_start > start)
+    waiting = tuple(p for p in pending if p.period_start > start)
+    later = (*(p for p in prorations if p.period_start > start), *waiting)
     total = max(0, sum(b.monthly for b in billed))
-    return Invoiced(invoices[latest_id], start, tuple(billed), total, later)
+    return Invoiced(invoices[latest_id], start, tuple(billed), total, later, waiting)
 
 
 class _Reading(NamedTuple):
@@ -243,6 +259,11 @@ def _billed(
     else:
         share = ONE
     amount = (line.amount - reading.kept - extra) * share
+    # A share of the amount unless a fixed amount off took part. A discount the database does
+    # not know is taken as a share: the check then names it (``discount_not_synced``) either way.
+    proportional = (
+        line.amount > 0 and not extra and not any(_amount_off(d, history) for d in reading.counted)
+    )
     price = history.prices.get(line.price_id or "")
     interval, count = _interval(line, price)
     return BilledLine(
@@ -256,7 +277,14 @@ def _billed(
         added_back=reading.added,
         unknown_discounts=reading.unknown,
         counted_discounts=reading.counted,
+        share=max(ZERO, amount) / line.amount if proportional else None,
     )
+
+
+def _amount_off(discount_id: str, history: AccountHistory) -> bool:
+    discount = history.discounts.get(discount_id)
+    coupon = None if discount is None else history.coupons.get(discount.coupon_id or "")
+    return coupon is not None and coupon.amount_off is not None
 
 
 def _rates_share(history: AccountHistory, tax_rate_ids: tuple[str, ...]) -> Decimal:

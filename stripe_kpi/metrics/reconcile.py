@@ -25,6 +25,12 @@ invoice can state what Stripe bills now:
   subscription with 10 stored items (what Stripe embeds), is a disagreement (``items_missing``);
 - a discount was applied to it after its latest invoice.
 
+A change made after the latest invoice with ``create_prorations`` leaves prorations pending for
+the next invoice (on a yearly plan up to a year). When they restate the invoice exactly
+(:mod:`.pending_prorations`), the restated invoice is what Stripe bills now, and it is compared
+with the subscription's current items and the metrics as any invoice is; otherwise they date
+the change (``changed_since_invoice``).
+
 Trials, ``paused``, ``unpaid`` and ended subscriptions are not checked (they count zero, Stripe
 bills nothing). The rows describe the account as it is now, so ``as_of`` is now (the caller's).
 
@@ -49,6 +55,7 @@ from stripe_kpi.metrics.history import Component
 from stripe_kpi.metrics.invoiced import Invoiced, invoiced, subscription_lines
 from stripe_kpi.metrics.money import monthly, price_amount, round_minor
 from stripe_kpi.metrics.movements import subscription_value
+from stripe_kpi.metrics.pending_prorations import restated
 from stripe_kpi.metrics.records import (
     AccountHistory,
     Discount,
@@ -216,6 +223,10 @@ def check_subscriptions(
             sub, lines.by_subscription.get(sub_id, ()), stored, history, until,
             lines.discounted_one_offs,
         )  # fmt: skip
+        if bill is not None and bill.pending:
+            # What Stripe bills now, when the pending prorations say it exactly (see
+            # ``pending_prorations``); compared with the stored items like any invoice.
+            bill = restated(bill, history.prices, sub.currency) or bill
         comps = components[sub_id]
         metrics_mrr = max(0, sum(round_minor(c.monthly) for c in comps))
         subject = _Subject(

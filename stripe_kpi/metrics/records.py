@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 __all__ = [
+    "PENDING",
     "AccountHistory",
     "Coupon",
     "Customer",
@@ -175,8 +176,17 @@ class Invoice(NamedTuple):
     lines_complete: bool = False
 
 
+#: The ``invoice_id`` of a pending proration read as a line (:mod:`.inputs`): no invoice has
+#: taken it yet, so no invoice is found under this id.
+PENDING = ""
+
+
 class InvoiceLine(NamedTuple):
-    """One invoice line (a ``NamedTuple`` for speed, see :class:`Invoice`)."""
+    """One invoice line (a ``NamedTuple`` for speed, see :class:`Invoice`).
+
+    A pending proration (an invoice item no invoice has taken yet) is read as a proration line
+    of its subscription item whose ``invoice_id`` is :data:`PENDING`: it dates a change at the
+    start of its period exactly as the line it will become (METRICS.md §1)."""
 
     id: str
     invoice_id: str

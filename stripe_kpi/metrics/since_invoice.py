@@ -4,7 +4,8 @@
 only when the invoice still describes it: the same licensed items, prices and quantities, no
 discount applied since. When they differ, a change is *dated* by what the database holds after
 the invoice's period started: a kept ``customer.subscription.*`` event that shows other items, a
-proration line dated later, an item created later.
+proration line dated later (or a pending proration, which no invoice has taken yet), an item
+created later.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from stripe_kpi.metrics.calendar import utc_date
 from stripe_kpi.metrics.invoiced import Invoiced
-from stripe_kpi.metrics.records import Discount, Price, SubscriptionItem, SubscriptionSnapshot
+from stripe_kpi.metrics.records import (
+    PENDING,
+    Discount,
+    Price,
+    SubscriptionItem,
+    SubscriptionSnapshot,
+)
 
 __all__ = ["dated_change", "discount_added", "item_differences"]
 
@@ -72,6 +79,8 @@ def dated_change(
     start = bill.period_start
     if bill.later_prorations:
         line = min(bill.later_prorations, key=lambda ln: (ln.period_start, ln.id))
+        if line.invoice_id == PENDING:
+            return f"prorated from {utc_date(line.period_start)} (pending invoice item {line.id})"
         return f"prorated from {utc_date(line.period_start)} (line {line.id})"
     for item in sorted(items, key=lambda i: (i.created, i.id)):
         if item.created > start and not item.deleted:
