@@ -97,6 +97,27 @@ def test_the_demo_account_reconciles(env: str) -> None:
     assert counts["share_not_comparable"] < 0.1
 
 
+def test_changes_dated_by_pending_prorations_older_than_the_events_are_compared(
+    engine: Engine,
+) -> None:
+    """The demo's plan changes on yearly plans (``create_prorations``) leave prorations pending
+    until the renewal, months after the events of the change are gone; the check restates the
+    latest invoice by them and compares it: these subscriptions reconcile."""
+    since = int(END.timestamp()) - 30 * 86_400
+    with engine.connect() as connection:
+        old = connection.execute(
+            text(
+                "SELECT DISTINCT subscription_id FROM pending_invoice_item "
+                "WHERE proration AND period_start < :since ORDER BY subscription_id"
+            ),
+            {"since": since},
+        ).scalars().all()  # fmt: skip
+    assert len(old) >= 2
+    _, document = check_json()
+    outcomes = {s["subscription_id"]: s["outcome"] for s in document["subscriptions"]}
+    assert {outcomes[sub] for sub in old if sub in outcomes} == {"reconciles"}
+
+
 def test_the_checks_mrr_is_the_metrics_mrr(engine: Engine) -> None:
     """Summed over the subscriptions checked, the metrics' figure is the account's MRR now: the
     check reads the number a founder sees, not one of its own."""
