@@ -9,7 +9,9 @@ period. Every source of knowledge becomes an assertion at an instant, applied in
   start of its period; a renewal invoice whose lines we hold completely also ends the licensed
   items it no longer bills (removed without proration);
 - a proration line marks a change at the start of its period: a negative one ends the old state,
-  a positive one starts the new state, at the *full-period* rate (price × quantity);
+  a positive one starts the new state, at the *full-period* rate (price × quantity). A pending
+  proration (an invoice item no invoice has taken yet, ``records.PENDING``) is read as the line
+  it will become: on a yearly plan it alone dates a change once the events of it are gone;
 - a metered line sets its item to the usage it billed from the *end* of its period (the start of
   the period after it) — "the last finished usage period";
 - a kept ``customer.subscription.*`` event states the items as they were at its instant;
