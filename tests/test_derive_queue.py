@@ -12,6 +12,7 @@ process with SIGKILL inside the derive's transaction (``tests/crash_child.py``).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -396,3 +397,64 @@ def test_a_read_leaves_an_unfinished_backfill_to_the_sync(engine: Engine, db_url
 
     assert _queued(engine) == {EVERYTHING}
     assert _tables(engine)["customer_result"] == []
+
+
+def test_a_database_from_before_the_queue_rebuilds_on_its_first_read(db_url: str) -> None:
+    """At revision 0003 an older version's sync was killed after its pages: ``customer_result``
+    empty, ``daily_metrics`` holding a stale day, the tables' record saying they are current.
+    Upgraded in place, the database owes a rebuild ("*"), and its first read makes every
+    derived table what a rebuild writes."""
+    from alembic import command
+    from sqlalchemy import MetaData
+
+    from stripe_kpi.store.engine import alembic_config, make_engine
+
+    old = make_engine(db_url)
+    command.upgrade(alembic_config(old), "0003")
+    rows: mapping.Rows = {}
+    data = _three_customers().snapshot()
+    for kind in ("customers", "products", "prices", "coupons", "discounts", "subscriptions"):
+        for obj in data.objects.get(kind, {}).values():
+            mapping.merge_rows(rows, mapping.rows_for(obj))
+    for obj in data.objects["invoices"].values():
+        mapping.merge_rows(rows, mapping.rows_for(obj))
+    schema = MetaData()
+    schema.reflect(old)
+    synced = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with old.begin() as connection:
+        for table in schema.sorted_tables:  # the columns of 0003 only, as that version wrote
+            by_key = {
+                tuple(row[c.name] for c in table.primary_key): row
+                for row in rows.get(table.name, [])
+            }
+            batch = [{c.name: row.get(c.name) for c in table.columns} for row in by_key.values()]
+            if batch:
+                connection.execute(table.insert(), batch)
+        connection.execute(
+            text(
+                "INSERT INTO daily_metrics VALUES "
+                "('2026-03-10', 'usd', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
+            )
+        )
+        record = json.dumps(
+            {"as_of": int(synced.timestamp()), "currency": "usd", "format": 1}
+            | {"last_day": "2026-03-10", "tz": "UTC"}
+        )
+        connection.execute(
+            text("INSERT INTO sync_state VALUES ('metrics:derived', :value, 0)"),
+            {"value": record},
+        )
+    old.dispose()
+
+    engine = open_database(db_url)
+    try:
+        assert _queued(engine) == {EVERYTHING}
+        settings = Settings(_env_file=None, database_url=db_url, currency="usd", timezone="UTC")  # type: ignore[call-arg]
+        metrics_document(settings, synced, date(2026, 3, 1), date(2026, 3, 10))
+        assert _queued(engine) == set()
+        derived = _tables(engine)
+        assert len(derived["customer_result"]) == 3
+        assert derived["daily_metrics"][-1][:3] == ("2026-03-10", "usd", 8000)  # 5,000 + 3,000
+        assert derived == _rebuilt_at(engine, synced, tz="UTC")
+    finally:
+        engine.dispose()
