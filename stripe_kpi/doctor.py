@@ -140,6 +140,7 @@ READ_PATHS = (
     "/v1/coupons",
     "/v1/tax_rates",
     "/v1/subscriptions",
+    "/v1/subscription_schedules",
     "/v1/invoices",
     "/v1/invoiceitems",
     "/v1/events",

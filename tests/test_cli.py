@@ -168,10 +168,14 @@ def test_doctor_names_the_missing_permission(monkeypatch, doctor_server) -> None
     result = _doctor_with_key(monkeypatch, doctor_server, "rk_test_nosubs00001")
     assert result.exit_code == 1
     failures = [line for line in result.stdout.splitlines() if line.startswith("✗")]
+    lacks = (
+        " (403): the key lacks the 'Subscriptions: read' permission; create a restricted key "
+        "with read access to Subscriptions (Dashboard → Developers → API keys), or add that "
+        "permission to this key"
+    )
     assert failures == [
-        "✗ stripe access: Stripe refused GET /v1/subscriptions (403): the key lacks the "
-        "'Subscriptions: read' permission; create a restricted key with read access to "
-        "Subscriptions (Dashboard → Developers → API keys), or add that permission to this key"
+        f"✗ stripe access: Stripe refused GET /v1/subscriptions{lacks}",
+        f"✗ stripe access: Stripe refused GET /v1/subscription_schedules{lacks}",
     ]
 
 

@@ -39,6 +39,7 @@ EXPECTED_TABLES = {
     "product",
     "subscription",
     "subscription_item",
+    "subscription_schedule",
     "sync_run",
     "sync_state",
     "report_delivery",

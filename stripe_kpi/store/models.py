@@ -187,6 +187,34 @@ class Subscription(SQLModel, table=True):
     raw: str = _raw()
 
 
+class SubscriptionSchedule(SQLModel, table=True):
+    """A subscription's changes decided in advance, phase by phase.
+
+    ``phases`` is Stripe's list as JSON: each phase's ``start_date``, ``end_date``, ``items``
+    (``price``, ``quantity``), ``discounts`` and ``proration_behavior``, so the metrics can date a
+    change that no invoice shows yet at its phase's start. ``subscription_id`` is the managed
+    subscription, or the one it released (``released_subscription``): the phases that ran still
+    date its past. ``current_phase_*`` is set while the schedule is ``active``.
+    """
+
+    __tablename__ = "subscription_schedule"
+
+    id: str = Field(primary_key=True)
+    customer_id: str = Field(index=True)
+    subscription_id: str | None = Field(default=None, index=True)
+    status: str
+    end_behavior: str | None = None
+    created: int = _ts(nullable=False)
+    current_phase_start: int | None = _ts()
+    current_phase_end: int | None = _ts()
+    canceled_at: int | None = _ts()
+    completed_at: int | None = _ts()
+    released_at: int | None = _ts()
+    phases: str | None = _json()  # JSON list, Stripe's phases
+    livemode: bool = False
+    raw: str = _raw()
+
+
 class SubscriptionItem(SQLModel, table=True):
     """The item as it is now. Its history (past prices and quantities) comes from invoice lines."""
 
@@ -505,6 +533,7 @@ STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     Discount,
     Subscription,
     SubscriptionItem,
+    SubscriptionSchedule,
     Invoice,
     InvoiceLine,
     PendingInvoiceItem,

@@ -31,6 +31,7 @@ STORED_EVENTS = "customer.subscription."
 #: event type prefix → (list, how to find the object to re-fetch)
 _EVENT_TARGETS: tuple[tuple[str, str], ...] = (
     ("customer.subscription.", "subscriptions"),
+    ("subscription_schedule.", "subscription_schedules"),
     ("customer.discount.", "discount"),
     ("customer.source.", ""),
     ("customer.tax_id.", ""),
@@ -72,7 +73,15 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
 #: not: a payload never carries their includable fields (``tiers``, ``currency_options``,
 #: ``applies_to``), which only a request that expands them gets (docs.stripe.com/expand).
 _WHOLE_IN_EVENTS = frozenset(
-    {"customer", "product", "tax_rate", "subscription", "invoice", "invoiceitem"}
+    {
+        "customer",
+        "product",
+        "tax_rate",
+        "subscription",
+        "subscription_schedule",
+        "invoice",
+        "invoiceitem",
+    }
 )
 
 
@@ -222,7 +231,8 @@ def _apply_event_page(
 def customers_in(rows: mapping.Rows) -> set[str]:
     """The customers a batch of rows belongs to."""
     found = {row["id"] for row in rows.get("customer", [])}
-    for table in ("subscription", "invoice", "discount", "pending_invoice_item"):
+    tables = ("subscription", "subscription_schedule", "invoice", "discount")
+    for table in (*tables, "pending_invoice_item"):
         found |= {row["customer_id"] for row in rows.get(table, []) if row.get("customer_id")}
     return found
 

@@ -41,6 +41,10 @@ LISTS: dict[str, tuple[str, dict[str, Any]]] = {
         "/v1/subscriptions",
         {"status": "all", "expand": ["data.discounts", "data.items.data.discounts"]},
     ),
+    # Every schedule, finished ones included (the list has no status filter to forget): their
+    # phases date the changes they made or will make (docs.stripe.com/api/
+    # subscription_schedules/list). Phase items name prices by id: nothing to expand.
+    "subscription_schedules": ("/v1/subscription_schedules", {}),
     "invoices": ("/v1/invoices", {"expand": ["data.discounts"]}),
     # The prorations (and one-off items) no invoice has taken yet: "Set to `true` to only show
     # pending invoice items, which are not yet attached to any invoices"

@@ -263,6 +263,28 @@ def subscription_item_row(item: Mapping[str, Any], subscription_id: str) -> Row:
     }
 
 
+def subscription_schedule_row(obj: Mapping[str, Any]) -> Row:
+    """A schedule and its phases. ``subscription_id`` keeps the subscription a schedule released
+    (``subscription`` is null then, its id under ``released_subscription``)."""
+    current = obj.get("current_phase") or {}
+    return {
+        "id": obj["id"],
+        "customer_id": _id(obj.get("customer")),
+        "subscription_id": _id(obj.get("subscription")) or obj.get("released_subscription"),
+        "status": obj.get("status") or "active",
+        "end_behavior": obj.get("end_behavior"),
+        "created": obj.get("created") or 0,
+        "current_phase_start": current.get("start_date"),
+        "current_phase_end": current.get("end_date"),
+        "canceled_at": obj.get("canceled_at"),
+        "completed_at": obj.get("completed_at"),
+        "released_at": obj.get("released_at"),
+        "phases": dumps(obj.get("phases") or []),
+        "livemode": bool(obj.get("livemode")),
+        "raw": dumps(obj),
+    }
+
+
 def invoice_subscription_id(obj: Mapping[str, Any]) -> str | None:
     found = _get(obj, "parent", "subscription_details", "subscription")
     return _id(found) if found is not None else _id(obj.get("subscription"))
@@ -424,6 +446,7 @@ _SIMPLE = {
     "tax_rate": ("tax_rate", tax_rate_row),
     "discount": ("discount", discount_row),
     "invoiceitem": ("pending_invoice_item", pending_invoice_item_row),
+    "subscription_schedule": ("subscription_schedule", subscription_schedule_row),
     "event": ("event", event_row),
 }
 
