@@ -128,7 +128,7 @@ def test_the_checks_mrr_is_the_metrics_mrr(engine: Engine) -> None:
 
 
 def _candidates(engine: Engine) -> tuple[dict, dict]:
-    """A reconciling per-seat subscription without discounts whose latest invoice is within the
+    """A reconciling monthly per-seat subscription without discounts whose latest invoice is in the
     events the database holds, and one with a 15 % coupon forever (FRIENDS15)."""
     _, document = check_json()
     good = {s["subscription_id"]: s for s in document["subscriptions"] if s["why"] is None}
@@ -141,6 +141,7 @@ def _candidates(engine: Engine) -> tuple[dict, dict]:
                 "JOIN price p ON p.id = i.price_id "
                 "JOIN invoice v ON v.id = s.latest_invoice_id "
                 "WHERE p.billing_scheme = 'per_unit' AND p.recurring_interval = 'month' "
+                "AND p.recurring_interval_count = 1 "
                 "AND i.quantity >= 2 AND s.discount_ids = '[]' AND s.currency = 'usd' "
                 "AND v.created > :since ORDER BY s.id"
             ),

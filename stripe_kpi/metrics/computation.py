@@ -27,6 +27,7 @@ from stripe_kpi.metrics.history import (
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
 from stripe_kpi.metrics.records import AccountHistory, InvoiceLine
+from stripe_kpi.metrics.since_invoice import phase_starts
 
 _SUBSCRIPTION_LINE = "subscription_item_details"
 
@@ -226,6 +227,8 @@ def horizons(
                 *(i.created for i in snap.items),
                 *(i.current_period_start for i in snap.items),
             )
+    for schedule in history.schedules.values():
+        note(schedule.customer_id, *(p.start_date for p in schedule.started_phases()))
     for discount in history.discounts.values():
         customer = discount.customer_id or owner.get(discount.subscription_id or "")
         coupon = history.coupons.get(discount.coupon_id or "")
@@ -284,6 +287,7 @@ class _Index:
         for snap in history.snapshots.values():
             if snap.subscription_id in subscription_ids:
                 self.snapshots[snap.subscription_id].append(snap)
+        self.phase_starts = phase_starts(history, subscription_ids)
         lines = self.lines
         for line in history.invoice_lines.values():
             item_id = line.subscription_item_id
@@ -312,4 +316,5 @@ class _Index:
             invoices=self.invoices.get(sub_id, {}),
             items=sorted(self.items.get(sub_id, ()), key=lambda i: i.id),
             snapshots=self.snapshots.get(sub_id, ()),
+            phase_starts=self.phase_starts.get(sub_id, ()),
         )

@@ -31,9 +31,11 @@ from stripe_kpi.metrics.records import (
     Invoice,
     InvoiceLine,
     Price,
+    SchedulePhase,
     SnapshotItem,
     Subscription,
     SubscriptionItem,
+    SubscriptionSchedule,
     SubscriptionSnapshot,
     TaxRate,
     Tier,
@@ -88,6 +90,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "subscription_item_id", "proration", "price_id", "quantity", "invoice_id", "deleted",
     ),
     "event": ("id", "type", "created", "object_id", "raw"),
+    "subscription_schedule": (
+        "id", "customer_id", "status", "created", "subscription_id", "end_behavior",
+        "current_phase_start", "canceled_at", "completed_at", "released_at", "phases",
+    ),
 }  # fmt: skip
 
 
@@ -101,12 +107,12 @@ def inputs_from_rows(tables: Mapping[str, Iterable[Row | Sequence[Any]]]) -> Acc
 
     ``tables`` is keyed by table name (``customer``, ``price``, ``coupon``, ``tax_rate``,
     ``discount``, ``subscription``, ``subscription_item``, ``invoice``, ``invoice_line``,
-    ``pending_invoice_item``, ``event``); other tables are ignored. Pending prorations join the
-    invoice lines (:data:`~.records.PENDING`). A row is a mapping (a dict, SQLAlchemy's
-    ``row._mapping``) or, faster for the big tables, a plain sequence of the values of
-    :data:`COLUMNS` in that order (SQLAlchemy's ``Row`` of ``select(*columns)``). Each table may be
-    any iterable, a cursor included: rows are read once. Rows are deduplicated by id, the last
-    one winning, so rows gathered by several syncs can simply be concatenated.
+    ``pending_invoice_item``, ``event``, ``subscription_schedule``); other tables are ignored.
+    Pending prorations join the invoice lines (:data:`~.records.PENDING`). A row is a mapping (a
+    dict, SQLAlchemy's ``row._mapping``) or, faster for the big tables, a plain sequence of the
+    values of :data:`COLUMNS` in that order (SQLAlchemy's ``Row`` of ``select(*columns)``). Each
+    table may be any iterable, a cursor included: rows are read once. Rows are deduplicated by
+    id, the last one winning, so rows gathered by several syncs can simply be concatenated.
     """
     builders = {
         "customer": _customer,
@@ -116,6 +122,7 @@ def inputs_from_rows(tables: Mapping[str, Iterable[Row | Sequence[Any]]]) -> Acc
         "discount": _discount,
         "subscription": _subscription,
         "subscription_item": _subscription_item,
+        "subscription_schedule": _subscription_schedule,
     }
     built: dict[str, dict[str, Any]] = {}
     snapshots: dict[str, SubscriptionSnapshot] = {}
@@ -146,6 +153,7 @@ def inputs_from_rows(tables: Mapping[str, Iterable[Row | Sequence[Any]]]) -> Acc
         invoices=invoices,
         invoice_lines=lines,
         snapshots=snapshots,
+        schedules=built["subscription_schedule"],
     )
 
 
@@ -334,6 +342,37 @@ def _subscription_item(row: Row) -> SubscriptionItem:
         discount_ids=_ids(row.get("discount_ids")),
         tax_rate_ids=_ids(row.get("tax_rate_ids")),
         deleted=bool(row.get("deleted")),
+    )
+
+
+def _subscription_schedule(row: Row) -> SubscriptionSchedule:
+    """Its phases from the JSON column: dates and ``(price, quantity)`` per item."""
+    phases = tuple(
+        SchedulePhase(
+            start_date=int(phase["start_date"]),
+            end_date=int(phase["end_date"]),
+            items=tuple(
+                (
+                    item["price"] if isinstance(item["price"], str) else item["price"]["id"],
+                    item.get("quantity"),
+                )
+                for item in phase.get("items") or ()
+            ),
+        )
+        for phase in _json(row.get("phases")) or ()
+    )
+    return SubscriptionSchedule(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        created=row["created"],
+        subscription_id=row.get("subscription_id"),
+        end_behavior=row.get("end_behavior"),
+        current_phase_start=row.get("current_phase_start"),
+        canceled_at=row.get("canceled_at"),
+        completed_at=row.get("completed_at"),
+        released_at=row.get("released_at"),
+        phases=phases,
     )
 
 

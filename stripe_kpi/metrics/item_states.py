@@ -17,8 +17,9 @@ period. Every source of knowledge becomes an assertion at an instant, applied in
 - a kept ``customer.subscription.*`` event states the items as they were at its instant;
 - the subscription as it is now completes the current period: a change made without proration
   (no invoice shows it yet, no kept event dates it) is dated at the last instant anything was
-  known about the subscription, or when its item was created if later. This never depends on
-  ``as_of``, so the same Stripe data always yields the same history.
+  known about the subscription, or when its item was created if later, or at the start of the
+  schedule phase that made it when that is later still. This never depends on ``as_of``, so the
+  same Stripe data always yields the same history.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class SubscriptionRecords:
     invoices: Mapping[str, Invoice]
     items: Sequence[SubscriptionItem]
     snapshots: Sequence[SubscriptionSnapshot]
+    #: When the phases of its schedules that have begun started (``since_invoice.phase_starts``).
+    phase_starts: Sequence[int] = ()
 
 
 def _interval_of(seconds: int) -> tuple[str, int]:
@@ -276,6 +279,12 @@ def _snapshot_assertions(
         keep = frozenset(i.id for i in snap.items) if snap.items_complete else None
         out.append((snap.created, _EVENT, snap.event_id, _EVENT, (items, keep)))
     now = max(latest, sub.start_date)
+    # A schedule's phase that started after everything else we know changed the subscription
+    # to what it is now at its start_date (METRICS.md §1): date the present there, not at the
+    # last instant known. A phase not started yet is in no ``phase_starts``: MRR stays the
+    # subscription as it is until Stripe applies the phase.
+    dated = now
+    now = max([now, *records.phase_starts])
     # A customer's own coupon applies to a subscription that has none of its own (Stripe's rule);
     # for the past, the lines show where it applied.
     own = sub.discount_ids or catalog.customer_discounts.get(sub.customer_id, ())
@@ -294,7 +303,7 @@ def _snapshot_assertions(
     known = tuple(e for e, i in zip(entries, live, strict=True) if i.created <= now)
     out.append((now, _NOW, "", _NOW, (known, frozenset(i.id for i in live))))
     for entry, item in zip(entries, live, strict=True):
-        if item.created > now:  # added later, without proration: from its creation
+        if item.created > dated and item.created != now:  # added later: from its creation
             out.append((item.created, _NOW, item.id, _NOW, ((entry,), None)))
     # A metered item that is gone stops at the end of its last billed usage period.
     present = {i.id for i in live}

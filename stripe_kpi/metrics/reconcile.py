@@ -64,7 +64,12 @@ from stripe_kpi.metrics.records import (
     SubscriptionItem,
     SubscriptionSnapshot,
 )
-from stripe_kpi.metrics.since_invoice import dated_change, discount_added, item_differences
+from stripe_kpi.metrics.since_invoice import (
+    dated_change,
+    discount_added,
+    item_differences,
+    phase_starts,
+)
 from stripe_kpi.metrics.status import COUNTING
 
 __all__ = [
@@ -164,6 +169,8 @@ class _Subject(NamedTuple):
     snapshots: Sequence[SubscriptionSnapshot]
     #: The discounts recorded on it, and its customer's own.
     discounts: Sequence[Discount]
+    #: When its schedules' phases started (``since_invoice.phase_starts``).
+    starts: Sequence[int] = ()
 
 
 class _Verdict(NamedTuple):
@@ -212,6 +219,7 @@ def check_subscriptions(
             continue
         if owner in wanted or owner in customers:
             discounts.setdefault(owner, []).append(discount)  # type: ignore[arg-type]
+    starts = phase_starts(history, wanted)
     if events_since is None:
         events_since = min((s.created for s in history.snapshots.values()), default=None)
     conv = Converter(currency, rate)
@@ -232,6 +240,7 @@ def check_subscriptions(
         subject = _Subject(
             sub, comps, metrics_mrr, bill, stored, snapshots.get(sub_id, ()),
             [*discounts.get(sub_id, ()), *discounts.get(sub.customer_id, ())],
+            starts.get(sub_id, ()),
         )  # fmt: skip
         verdict = _verdict(subject, history, until, events_since)
         mrr = subscription_value(comps, conv)
@@ -297,7 +306,11 @@ def _verdict(
     differences, missing = item_differences(bill, items, history.prices)
     if differences:
         paging = missing and sum(1 for i in items if not i.deleted) >= 10
-        dated = None if paging else dated_change(bill, items, subject.snapshots, history.prices)
+        dated = (
+            None
+            if paging
+            else dated_change(bill, items, subject.snapshots, history.prices, subject.starts)
+        )
         if dated is not None:
             return _Verdict("not_comparable", "changed_since_invoice", f"{differences}; {dated}")
         if not paging and (events_since is None or bill.period_start < events_since):

@@ -21,9 +21,11 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "Price",
+    "SchedulePhase",
     "SnapshotItem",
     "Subscription",
     "SubscriptionItem",
+    "SubscriptionSchedule",
     "SubscriptionSnapshot",
     "TaxRate",
     "Tier",
@@ -244,6 +246,51 @@ class SubscriptionSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class SchedulePhase:
+    """One phase of a subscription schedule: what the subscription is from ``start_date`` on."""
+
+    start_date: int
+    end_date: int
+    #: ``(price id, quantity)`` of each item of the phase.
+    items: tuple[tuple[str, int | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSchedule:
+    """A subscription schedule (``subscription_id``: the managed or the released subscription)."""
+
+    id: str
+    customer_id: str
+    status: str
+    created: int
+    subscription_id: str | None = None
+    end_behavior: str | None = None
+    current_phase_start: int | None = None
+    canceled_at: int | None = None
+    completed_at: int | None = None
+    released_at: int | None = None
+    phases: tuple[SchedulePhase, ...] = ()
+
+    def started_phases(self) -> tuple[SchedulePhase, ...]:
+        """The phases that have begun, as the schedule itself says (never a clock): none before
+        it starts; while ``active`` those up to the current phase; once ``completed`` all; once
+        released or canceled, those that began before it stopped."""
+        if self.status == "completed":
+            until: int | None = max((p.start_date for p in self.phases), default=None)
+        elif self.status == "active":
+            until = self.current_phase_start
+        elif self.status == "released":
+            until = self.released_at
+        elif self.status == "canceled":
+            until = self.canceled_at
+        else:  # not_started
+            until = None
+        if until is None:
+            return ()
+        return tuple(p for p in self.phases if p.start_date <= until)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountHistory:
     """Every record the metrics read, keyed by Stripe id."""
 
@@ -257,3 +304,4 @@ class AccountHistory:
     invoices: Mapping[str, Invoice] = field(default_factory=dict)
     invoice_lines: Mapping[str, InvoiceLine] = field(default_factory=dict)
     snapshots: Mapping[str, SubscriptionSnapshot] = field(default_factory=dict)
+    schedules: Mapping[str, SubscriptionSchedule] = field(default_factory=dict)

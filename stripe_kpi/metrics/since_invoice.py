@@ -5,24 +5,46 @@ only when the invoice still describes it: the same licensed items, prices and qu
 discount applied since. When they differ, a change is *dated* by what the database holds after
 the invoice's period started: a kept ``customer.subscription.*`` event that shows other items, a
 proration line dated later (or a pending proration, which no invoice has taken yet), an item
-created later.
+created later, a schedule's phase that started later.
+
+A subscription schedule says when the changes it makes happen (METRICS.md §1, "Where the
+history comes from"): each phase that has started changed the subscription at its
+``start_date``. :func:`phase_starts` gives those instants per subscription; the item history
+(:mod:`.item_states`) dates a change no invoice shows yet at the last of them, and a phase that
+has not started yet dates nothing (today's MRR is the subscription as it is).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from stripe_kpi.metrics.calendar import utc_date
 from stripe_kpi.metrics.invoiced import Invoiced
 from stripe_kpi.metrics.records import (
     PENDING,
+    AccountHistory,
     Discount,
     Price,
     SubscriptionItem,
     SubscriptionSnapshot,
 )
 
-__all__ = ["dated_change", "discount_added", "item_differences"]
+__all__ = ["dated_change", "discount_added", "item_differences", "phase_starts"]
+
+
+def phase_starts(
+    history: AccountHistory, subscription_ids: Collection[str]
+) -> dict[str, tuple[int, ...]]:
+    """For each subscription, ascending, the start of every schedule phase that has begun (the
+    first phase of a schedule made from a running subscription starts with its current period:
+    it changed nothing, and counts as any other start would, dating nothing past the invoices)."""
+    found: dict[str, set[int]] = {}
+    for schedule in history.schedules.values():
+        sub_id = schedule.subscription_id
+        if sub_id is None or sub_id not in subscription_ids:
+            continue
+        found.setdefault(sub_id, set()).update(p.start_date for p in schedule.started_phases())
+    return {sub_id: tuple(sorted(starts)) for sub_id, starts in found.items() if starts}
 
 
 def _licensed_lines(bill: Invoiced) -> dict[str, tuple[str | None, int | None]]:
@@ -74,8 +96,10 @@ def dated_change(
     items: Sequence[SubscriptionItem],
     snapshots: Sequence[SubscriptionSnapshot],
     prices: Mapping[str, Price],
+    starts: Sequence[int] = (),
 ) -> str | None:
-    """What dates a change after the invoice's period started, if anything does."""
+    """What dates a change after the invoice's period started, if anything does (``starts``:
+    the subscription's :func:`phase_starts`)."""
     start = bill.period_start
     if bill.later_prorations:
         line = min(bill.later_prorations, key=lambda ln: (ln.period_start, ln.id))
@@ -96,6 +120,9 @@ def dated_change(
             differs = any(billed.get(k) != v for k, v in shown.items())
         if differs:
             return f"event {snap.event_id} of {utc_date(snap.created)} shows other items"
+    later = [t for t in starts if t > start]
+    if later:
+        return f"schedule phase from {utc_date(later[-1])}"
     return None
 
 

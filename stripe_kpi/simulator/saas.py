@@ -8,8 +8,9 @@ failed payments and dunning, a dispute, reactivations, second subscriptions, one
 a few customers paying in EUR or GBP, and a few add-on packs (``addon_packs``: 12–16 items,
 seats on graduated or volume tiers, a coupon limited to the add-ons), a few grace periods
 (``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible),
-and a few stacked discounts and prices billed through their ``currency_options``
-(``discount_stacks``).
+a few stacked discounts and prices billed through their ``currency_options``
+(``discount_stacks``), and a few subscription schedules (``scheduled_changes``: an upgrade at
+the next renewal, a ramp in three phases).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -40,6 +41,7 @@ from stripe_kpi.simulator.discount_stacks import (
 )
 from stripe_kpi.simulator.events import RETENTION, no_cycle_collector
 from stripe_kpi.simulator.grace_periods import plan_pause, run_pause
+from stripe_kpi.simulator.scheduled_changes import plan_schedule, run_schedule
 
 StripeDict = dict[str, Any]
 
@@ -140,6 +142,9 @@ def _generate(
             random.Random(f"{seed}:{index}:stack"), signup.at, t1, signup.args["currency"]
         )
         steps.extend(_Step(at, index, 30_000 + n, k, a) for n, (at, k, a) in enumerate(stack))
+        schedule = plan_schedule(random.Random(f"{seed}:{index}:schedule"), signup.at, t1)
+        if schedule is not None:  # and one more
+            steps.append(_Step(schedule[0], index, 40_000, "schedule", schedule[1]))
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -382,6 +387,9 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
             dispute_left[0] -= 1
     elif kind == "pause":
         run_pause(acct, sub, at, args)
+    elif kind == "schedule":
+        upgrade = c.prices.get(_UPGRADES.get(nickname or "", ""))
+        run_schedule(acct, sub, at, args, upgrade)
     elif kind == "add_metered" and nickname == "pro_m" and sub["status"] == "active":
         acct.add_item(sub, c.prices["api_m"], None, at)
     elif kind == "usage":

@@ -65,7 +65,7 @@ def _query(name: str, customers: Customers | None) -> Any:
     subs_of = select(subscription.c.id).where(customers.where(subscription.c.customer_id))
     if name == "customer":
         return query.where(customers.where(source.c.id))
-    if name in ("subscription", "invoice", "pending_invoice_item"):
+    if name in ("subscription", "invoice", "pending_invoice_item", "subscription_schedule"):
         return query.where(customers.where(source.c.customer_id))
     if name == "subscription_item":
         return query.where(source.c.subscription_id.in_(subs_of))
