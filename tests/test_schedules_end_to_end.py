@@ -144,3 +144,30 @@ def test_which_phases_have_started_is_read_off_the_schedule() -> None:
     assert started("completed", completed_at=4) == [1, 2, 3]
     assert started("released", released_at=2) == [1, 2]  # released during its second phase
     assert started("canceled", canceled_at=1) == [1]
+
+
+def test_a_ramp_between_invoices_is_dated_phase_by_phase(tmp_path: Path) -> None:
+    """$1,200/year a seat from 1 Jan 2026; a ramp without proration: 2 seats from 15 Mar, 3 from
+    15 May. Synced on 1 Jul, no invoice and no kept event shows either step: each phase
+    dates its own, with the quantity the phase lists."""
+    account = BillingAccount(on(2026, 1, 1), seed=14)
+    ada = account.create_customer("Ada", "ada@example.com", on(2026, 1, 1))
+    yearly = account.create_price(120000, "year", product="Seats", at=on(2026, 1, 1))
+    sub = account.subscribe(ada, [(yearly, 1)], on(2026, 1, 1))
+    account.create_schedule(
+        sub,
+        [
+            Phase(on(2026, 3, 15), [(yearly, 2)], proration_behavior="none"),
+            Phase(on(2026, 5, 15), [(yearly, 3)], proration_behavior="none"),
+        ],
+        end=on(2027, 1, 1),
+        at=on(2026, 2, 1),
+    )
+    computed, _ = synced(account, on(2026, 7, 1), tmp_path)
+    # new +100.00 (1,200 / 12); 15 Mar: 200.00 − 100.00 = +100.00; 15 May: 300.00 − 200.00.
+    assert moves(computed) == [
+        (date(2026, 1, 1), "new", 10000),
+        (date(2026, 3, 15), "expansion", 10000),
+        (date(2026, 5, 15), "expansion", 10000),
+    ]
+    assert mrr(computed, date(2026, 7, 1)) == 30000

@@ -27,7 +27,7 @@ from stripe_kpi.metrics.history import (
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
 from stripe_kpi.metrics.records import AccountHistory, InvoiceLine
-from stripe_kpi.metrics.since_invoice import phase_starts
+from stripe_kpi.metrics.since_invoice import started_phases
 
 _SUBSCRIPTION_LINE = "subscription_item_details"
 
@@ -287,7 +287,7 @@ class _Index:
         for snap in history.snapshots.values():
             if snap.subscription_id in subscription_ids:
                 self.snapshots[snap.subscription_id].append(snap)
-        self.phase_starts = phase_starts(history, subscription_ids)
+        self.phases = started_phases(history, subscription_ids)
         lines = self.lines
         for line in history.invoice_lines.values():
             item_id = line.subscription_item_id
@@ -316,5 +316,5 @@ class _Index:
             invoices=self.invoices.get(sub_id, {}),
             items=sorted(self.items.get(sub_id, ()), key=lambda i: i.id),
             snapshots=self.snapshots.get(sub_id, ()),
-            phase_starts=self.phase_starts.get(sub_id, ()),
+            phases=self.phases.get(sub_id, ()),
         )

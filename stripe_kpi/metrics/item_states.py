@@ -36,6 +36,7 @@ from stripe_kpi.metrics.records import (
     Invoice,
     InvoiceLine,
     Price,
+    SchedulePhase,
     Subscription,
     SubscriptionItem,
     SubscriptionSnapshot,
@@ -81,8 +82,8 @@ class SubscriptionRecords:
     invoices: Mapping[str, Invoice]
     items: Sequence[SubscriptionItem]
     snapshots: Sequence[SubscriptionSnapshot]
-    #: When the phases of its schedules that have begun started (``since_invoice.phase_starts``).
-    phase_starts: Sequence[int] = ()
+    #: The phases of its schedules that have begun (``since_invoice.started_phases``).
+    phases: Sequence[SchedulePhase] = ()
 
 
 def _interval_of(seconds: int) -> tuple[str, int]:
@@ -281,10 +282,10 @@ def _snapshot_assertions(
     now = max(latest, sub.start_date)
     # A schedule's phase that started after everything else we know changed the subscription
     # to what it is now at its start_date (METRICS.md §1): date the present there, not at the
-    # last instant known. A phase not started yet is in no ``phase_starts``: MRR stays the
+    # last instant known. A phase not started yet is in no ``phases``: MRR stays the
     # subscription as it is until Stripe applies the phase.
     dated = now
-    now = max([now, *records.phase_starts])
+    now = max([now, *(p.start_date for p in records.phases)])
     # A customer's own coupon applies to a subscription that has none of its own (Stripe's rule);
     # for the past, the lines show where it applied.
     own = sub.discount_ids or catalog.customer_discounts.get(sub.customer_id, ())
@@ -305,6 +306,19 @@ def _snapshot_assertions(
     for entry, item in zip(entries, live, strict=True):
         if item.created > dated and item.created != now:  # added later: from its creation
             out.append((item.created, _NOW, item.id, _NOW, ((entry,), None)))
+    # A phase that began between the two set the quantities it lists on the items whose price
+    # it kept (an item keeps its id while its price stays; a price gone since names no item we
+    # know). Ordered after the items created at its start ("~" sorts after ids).
+    by_price = {entry[1]: entry for entry in entries}
+    for n, phase in enumerate(records.phases):
+        if dated < phase.start_date < now:
+            stated = tuple(
+                (*by_price[price][:2], quantity, *by_price[price][3:])
+                for price, quantity in phase.items
+                if price in by_price
+            )
+            if stated:
+                out.append((phase.start_date, _NOW, f"~phase{n:04}", _NOW, (stated, None)))
     # A metered item that is gone stops at the end of its last billed usage period.
     present = {i.id for i in live}
     last_metered: dict[str, int] = {}

@@ -9,9 +9,10 @@ created later, a schedule's phase that started later.
 
 A subscription schedule says when the changes it makes happen (METRICS.md §1, "Where the
 history comes from"): each phase that has started changed the subscription at its
-``start_date``. :func:`phase_starts` gives those instants per subscription; the item history
-(:mod:`.item_states`) dates a change no invoice shows yet at the last of them, and a phase that
-has not started yet dates nothing (today's MRR is the subscription as it is).
+``start_date``. :func:`started_phases` gives those phases per subscription; the item history
+(:mod:`.item_states`) dates a change no invoice shows yet at the last of them (and takes the
+quantities of the ones between from their items), and a phase that has not started yet dates
+nothing (today's MRR is the subscription as it is).
 """
 
 from __future__ import annotations
@@ -25,26 +26,47 @@ from stripe_kpi.metrics.records import (
     AccountHistory,
     Discount,
     Price,
+    SchedulePhase,
     SubscriptionItem,
     SubscriptionSnapshot,
 )
 
-__all__ = ["dated_change", "discount_added", "item_differences", "phase_starts"]
+__all__ = [
+    "dated_change",
+    "discount_added",
+    "item_differences",
+    "phase_starts",
+    "started_phases",
+]
+
+
+def started_phases(
+    history: AccountHistory, subscription_ids: Collection[str]
+) -> dict[str, tuple[SchedulePhase, ...]]:
+    """For each subscription, by start, every schedule phase that has begun (the first phase of
+    a schedule made from a running subscription starts with its current period: it changed
+    nothing, and counts as any other would, dating nothing past the invoices)."""
+    found: dict[str, list[SchedulePhase]] = {}
+    for schedule in history.schedules.values():
+        sub_id = schedule.subscription_id
+        if sub_id is None or sub_id not in subscription_ids:
+            continue
+        found.setdefault(sub_id, []).extend(schedule.started_phases())
+    return {
+        sub_id: tuple(sorted(phases, key=lambda p: (p.start_date, p.end_date, p.items)))
+        for sub_id, phases in found.items()
+        if phases
+    }
 
 
 def phase_starts(
     history: AccountHistory, subscription_ids: Collection[str]
 ) -> dict[str, tuple[int, ...]]:
-    """For each subscription, ascending, the start of every schedule phase that has begun (the
-    first phase of a schedule made from a running subscription starts with its current period:
-    it changed nothing, and counts as any other start would, dating nothing past the invoices)."""
-    found: dict[str, set[int]] = {}
-    for schedule in history.schedules.values():
-        sub_id = schedule.subscription_id
-        if sub_id is None or sub_id not in subscription_ids:
-            continue
-        found.setdefault(sub_id, set()).update(p.start_date for p in schedule.started_phases())
-    return {sub_id: tuple(sorted(starts)) for sub_id, starts in found.items() if starts}
+    """For each subscription, ascending, when each of its :func:`started_phases` began."""
+    return {
+        sub_id: tuple(sorted({p.start_date for p in phases}))
+        for sub_id, phases in started_phases(history, subscription_ids).items()
+    }
 
 
 def _licensed_lines(bill: Invoiced) -> dict[str, tuple[str | None, int | None]]:
