@@ -13,15 +13,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
+from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS
 from stripe_kpi.sync.run import sync
 from tests.metrics_factories import no_rates
-from tests.sync_support import fast_client
+from tests.sync_support import dump, fast_client, without_eventless_fields
 
 START, NOW = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC)
 
@@ -116,3 +119,51 @@ def test_every_stack_reconciles_with_its_invoice(engine: Engine) -> None:
     assert {c.subscription_id: c.outcome for c in checks} == dict.fromkeys(
         stacks.subs.values(), "reconciles"
     )
+
+
+def _ended_item_discount() -> tuple[BillingAccount, str]:
+    """$100 core + $50 add-on from 2 March, 50 % off the add-on item for one month."""
+    acct = BillingAccount(datetime(2026, 3, 1, tzinfo=UTC), seed=43)
+    core = acct.create_price(10000, "month", product="Core")
+    addon = acct.create_price(5000, "month", product="Add-on")
+    half = acct.create_coupon(percent_off=50, duration="repeating", duration_in_months=1)
+    customer = acct.create_customer("Ida", "ida@x.test", START)
+    acct.subscribe(customer, [(core, 1), (addon, 1)], START, item_coupons={addon["id"]: [half]})
+    return acct, customer["id"]
+
+
+def test_an_item_discount_that_ended_is_known_from_the_invoice_lines(engine: Engine) -> None:
+    acct, customer = _ended_item_discount()
+    later = datetime(2026, 4, 20, tzinfo=UTC)
+    acct.advance(later)  # the discount ended on 2 April and left the add-on item
+    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+        sync(engine, client, now=server.data.now, concurrency=2)
+    computed = compute_account(engine, currency="usd", tz="UTC", as_of=later, rate=no_rates)
+    moves = [(date.fromordinal(m.day), m.type, m.amount) for m in computed.movements()]
+    # March: 100 + 50 × 0.5 = $125.00; from 2 April the add-on's full $50: expansion +$25.00.
+    assert [m for m in moves if m[0] >= date(2026, 3, 1)] == [
+        (date(2026, 3, 2), "new", 12500),
+        (date(2026, 4, 2), "expansion", 2500),
+    ]
+    assert computed.customers[customer].mrr[-1][1] == 15000
+
+
+def test_incremental_sync_over_an_item_discounts_end_equals_a_full_sync(tmp_path: Path) -> None:
+    acct, _ = _ended_item_discount()
+    # An event on 19 March keeps the first sync's cursor within Stripe's 30 days on 10 April.
+    acct.create_customer("Jo", "jo@x.test", datetime(2026, 3, 19, tzinfo=UTC))
+    acct.advance(NOW)  # 20 March: the discount is still on the add-on item
+    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+        engine = open_database(f"sqlite:///{tmp_path / 'kpi.db'}")
+        fresh = open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
+        sync(engine, client, now=server.data.now, concurrency=2)
+        acct.advance(datetime(2026, 4, 10, tzinfo=UTC))
+        server.set_data(acct.snapshot())
+        assert sync(engine, client, now=server.data.now, concurrency=2).mode == "incremental"
+        sync(fresh, client, now=server.data.now, concurrency=2)
+        since = server.data.now - EVENT_RETENTION_SECONDS
+        assert without_eventless_fields(dump(engine, events_since=since)) == (
+            without_eventless_fields(dump(fresh, events_since=since))
+        )
+        engine.dispose()
+        fresh.dispose()

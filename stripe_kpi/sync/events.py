@@ -100,10 +100,10 @@ def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, 
     (the event's ``api_version``; docs.stripe.com/upgrades#how-can-i-upgrade-my-api: "events …
     are generated using the account's default API version"), so a payload at another version
     is in another shape and is re-fetched. At the pinned version it is the object itself, except
-    what a retrieve would expand: a subscription's (and its items') or an invoice's ``discounts``
-    come as ids there (the sync needs the Discount objects, which carry their start and end),
-    and the includable
-    fields of prices and coupons are never in it. Sub-lists cut at 10 are paged either way.
+    what a retrieve would expand: a subscription's (and its items') or an invoice's (and its
+    lines') ``discounts`` come as ids there (the sync needs the Discount objects, which carry
+    their start and end), and the includable fields of prices and coupons are never in it.
+    Sub-lists cut at 10 are paged either way.
     """
     obj = (event.get("data") or {}).get("object") or {}
     if event.get("api_version") != API_VERSION or obj.get("id") != target[1]:
@@ -117,8 +117,9 @@ def usable_payload(event: dict[str, Any], target: tuple[str, str]) -> dict[str, 
 
 
 def _discount_ids_in(obj: dict[str, Any]) -> bool:
-    """Whether the object, or one of its embedded items, names a discount by id only."""
-    holders = [obj, *((obj.get("items") or {}).get("data") or ())]
+    """Whether the object, or one of its embedded items or lines, names a discount by id only."""
+    embedded = (obj.get("items") or obj.get("lines") or {}).get("data") or ()
+    holders = [obj, *embedded]
     return any(isinstance(d, str) for h in holders for d in h.get("discounts") or ())
 
 

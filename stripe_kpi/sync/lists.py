@@ -21,6 +21,10 @@ from stripe_kpi.sync import mapping
 #: Stripe's limit), and the items paged past 10 expand ``data.discounts`` too
 #: (:data:`ITEM_PARAMS`). An item's discount comes before the subscription's ("Subscription
 #: item discounts are applied before subscription discounts", ``subscription.discounts``).
+#: An invoice's lines carry the item-level ones, which its own ``discounts`` do not list
+#: ("Line item discounts are applied before invoice discounts", ``invoice.discounts``): they
+#: are expanded on the lines (``data.lines.data.discounts``, four levels) so that a discount
+#: since removed from its item (a ``repeating`` one that ended) is still known to a full sync.
 #: ``expand tiers, currency_options`` (prices) and ``applies_to, currency_options`` (coupons):
 #: "includable" fields, left out of the object unless the request expands them ("Some available
 #: fields aren't included in the responses by default ... You can request these fields as an
@@ -45,7 +49,7 @@ LISTS: dict[str, tuple[str, dict[str, Any]]] = {
     # phases date the changes they made or will make (docs.stripe.com/api/
     # subscription_schedules/list). Phase items name prices by id: nothing to expand.
     "subscription_schedules": ("/v1/subscription_schedules", {}),
-    "invoices": ("/v1/invoices", {"expand": ["data.discounts"]}),
+    "invoices": ("/v1/invoices", {"expand": ["data.discounts", "data.lines.data.discounts"]}),
     # The prorations (and one-off items) no invoice has taken yet: "Set to `true` to only show
     # pending invoice items, which are not yet attached to any invoices"
     # (``InvoiceItemListParams.pending``). On a yearly plan a seat change's prorations wait
@@ -59,6 +63,8 @@ LISTS: dict[str, tuple[str, dict[str, Any]]] = {
 
 #: What the items a subscription does not embed are paged with: their discounts expanded.
 ITEM_PARAMS: dict[str, Any] = {"expand": ["data.discounts"]}
+#: What the lines an invoice does not embed are paged with: their discounts expanded.
+LINE_PARAMS: dict[str, Any] = {"expand": ["data.discounts"]}
 
 #: Stripe keeps events for 30 days; a cursor older than that cannot be resumed.
 EVENT_RETENTION_SECONDS = 30 * 24 * 3600
@@ -93,7 +99,7 @@ def invoice_with_all_lines(client: StripeApi, invoice: dict[str, Any]) -> mappin
     """A list response embeds at most 10 lines; page the rest from /v1/invoices/{id}/lines."""
     extra: list[dict[str, Any]] = []
     if (invoice.get("lines") or {}).get("has_more"):
-        extra = _rest_of(client, f"/v1/invoices/{invoice['id']}/lines", {})
+        extra = _rest_of(client, f"/v1/invoices/{invoice['id']}/lines", LINE_PARAMS)
     return mapping.rows_for(invoice, extra)
 
 

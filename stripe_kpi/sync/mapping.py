@@ -391,6 +391,12 @@ def invoice_rows(obj: Mapping[str, Any], extra_lines: Iterable[Mapping[str, Any]
     }
     for discount in _expanded(obj.get("discounts")):
         _add_discount(rows, discount)
+    seen_discounts = {row["id"] for row in rows["discount"]}
+    for line in lines:  # an item's own discounts show on its lines only
+        for discount in _expanded(line.get("discounts")):
+            if discount["id"] not in seen_discounts:
+                seen_discounts.add(discount["id"])
+                _add_discount(rows, discount)
     return rows
 
 
