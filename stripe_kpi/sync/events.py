@@ -38,6 +38,7 @@ _EVENT_TARGETS: tuple[tuple[str, str], ...] = (
     ("customer.cash_balance", ""),
     ("customer.", "customers"),
     ("invoiceitem.", "invoiceitem"),
+    ("credit_note.", "credit_note"),
     ("invoice.", "invoices"),
     ("product.", "products"),
     ("price.", "prices"),
@@ -56,6 +57,13 @@ def refetch_targets(event: dict[str, Any]) -> list[tuple[str, str]]:
         if obj.get("subscription"):
             targets.append(("subscriptions", obj["subscription"]))
         return [(k, i) for k, i in targets if i]
+    if kind == "credit_note":
+        # What a credit note changes is its invoice: ``pre_payment_credit_notes_amount`` /
+        # ``post_payment_credit_notes_amount`` (and ``amount_due`` when it was still open).
+        # Credit notes themselves are not stored: they are cash, never MRR (METRICS.md §1),
+        # and no metric reads them.
+        invoice = mapping._id(obj.get("invoice"))
+        return [("invoices", invoice)] if invoice else []
     if kind == "invoiceitem":
         # The item itself (pending, or to be removed: invoiced or deleted), and the invoice it
         # went on. No ``invoiceitem.updated`` exists at the pinned version (stripe-node v15,

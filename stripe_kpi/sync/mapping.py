@@ -67,6 +67,15 @@ def customer_row(obj: Mapping[str, Any]) -> Row:
     }
 
 
+def deleted_customer_row(
+    stub: Mapping[str, Any], *, name: str | None, email: str | None, currency: str | None
+) -> Row:
+    """A customer Stripe deleted longer ago than its events go back: the stub a retrieve
+    returns (``{"id", "object": "customer", "deleted": true}``, kept as ``raw``) with the name,
+    email and currency that their latest invoice froze (``customer_name``…)."""
+    return {**customer_row(stub), "name": name, "email": email, "currency": currency}
+
+
 def product_row(obj: Mapping[str, Any]) -> Row:
     return {
         "id": obj["id"],

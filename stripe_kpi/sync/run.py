@@ -20,6 +20,7 @@ from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.models import SyncState
 from stripe_kpi.stripe_api import StripeApi
 from stripe_kpi.sync.backfill import run_backfill, start_backfill
+from stripe_kpi.sync.deleted_customers import restore_deleted_customers
 from stripe_kpi.sync.events import apply_events
 from stripe_kpi.sync.lists import EVENT_RETENTION_SECONDS, Progress
 from stripe_kpi.sync.lock import sync_lock
@@ -173,6 +174,8 @@ def _backfill(
         progress=progress,
         stop=stop,
     )
+    restored = restore_deleted_customers(engine, client, since=now - EVENT_RETENTION_SECONDS)
+    counts["customers"] = counts.get("customers", 0) + restored
     with session_scope(engine) as session:
         cursor = read_state(session, PENDING_EVENTS_KEY) or {"id": None, "created": now}
         write_state(session, EVENTS_KEY, cursor, at=clock())
