@@ -80,9 +80,7 @@ def _unknown_customers(session: Session) -> set[str]:
     return {customer_id for (customer_id,) in session.execute(query)}
 
 
-def _retrieved_row(
-    session: Session, client: StripeApi, customer_id: str
-) -> dict[str, Any] | None:
+def _retrieved_row(session: Session, client: StripeApi, customer_id: str) -> dict[str, Any] | None:
     try:
         obj = client.retrieve(f"/v1/customers/{customer_id}")
     except StripeNotFound:  # not even a stub: nothing to record
