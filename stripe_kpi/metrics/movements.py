@@ -18,7 +18,11 @@ from stripe_kpi.metrics.fx import Converter
 from stripe_kpi.metrics.history import Component, SubscriptionHistory
 from stripe_kpi.metrics.vocabulary import ChurnReason, MovementType
 
-#: ``cancellation_details.reason`` → churn kind (METRICS.md §3).
+#: ``cancellation_details.reason`` → churn kind (METRICS.md §3). A customer the merchant deletes
+#: churns on the deletion day (Stripe "immediately cancels any active subscriptions",
+#: docs.stripe.com/api/customers/delete), voluntarily: the merchant's request is a cancellation
+#: requested (which reason Stripe records then is not documented; the simulator assumes
+#: ``cancellation_requested``; a missing reason falls back to the §3 inference).
 _REASONS: dict[str, ChurnReason] = {
     "cancellation_requested": "voluntary",
     "canceled_by_retention_policy": "voluntary",
