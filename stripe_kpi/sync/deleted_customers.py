@@ -33,12 +33,14 @@ from sqlmodel import Session
 from stripe_kpi.errors import StripeNotFound
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import Customer, Invoice, Subscription
+from stripe_kpi.store.queue import queue_customers
 from stripe_kpi.stripe_api import StripeApi
 from stripe_kpi.sync import mapping
 
 
-def restore_deleted_customers(engine: Engine, client: StripeApi, *, since: int) -> int:
-    """Write the rows of the customers Stripe deleted (see the module); returns how many.
+def restore_deleted_customers(engine: Engine, client: StripeApi, *, since: int, at: int) -> int:
+    """Write the rows of the customers Stripe deleted (see the module), and queue their derived
+    rows (``derive_queue``, stamped ``at``) in the same transaction; returns how many.
     ``since``: where Stripe's events begin (older ones are gone)."""
     payloads = _deleted_payloads(client, since)
     with Session(engine) as session:
@@ -51,6 +53,7 @@ def restore_deleted_customers(engine: Engine, client: StripeApi, *, since: int) 
     if rows:
         with session_scope(engine) as session:
             upsert_rows(session, {"customer": rows})
+            queue_customers(session.connection(), [row["id"] for row in rows], at=at)
     return len(rows)
 
 

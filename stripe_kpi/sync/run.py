@@ -174,7 +174,9 @@ def _backfill(
         progress=progress,
         stop=stop,
     )
-    restored = restore_deleted_customers(engine, client, since=now - EVENT_RETENTION_SECONDS)
+    restored = restore_deleted_customers(
+        engine, client, since=now - EVENT_RETENTION_SECONDS, at=clock()
+    )
     counts["customers"] = counts.get("customers", 0) + restored
     with session_scope(engine) as session:
         cursor = read_state(session, PENDING_EVENTS_KEY) or {"id": None, "created": now}
