@@ -78,6 +78,16 @@ def check_json() -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def test_the_demo_account_has_cash_events_to_reconcile_around(demo_data: Any) -> None:
+    """What the check must not be confused by is in the account it checks: one-off invoices
+    (no subscription), credit notes, and a deleted customer (listed no more, history kept)."""
+    objects = demo_data.objects
+    assert [c for c in objects["customers"].values() if c.get("deleted")]
+    assert len(objects["credit_notes"]) >= 3
+    one_offs = [i for i in objects["invoices"].values() if i["parent"] is None]
+    assert len(one_offs) >= 3
+
+
 def test_the_demo_account_reconciles(env: str) -> None:
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 0, result.output

@@ -9,8 +9,9 @@ a few customers paying in EUR or GBP, and a few add-on packs (``addon_packs``: 1
 seats on graduated or volume tiers, a coupon limited to the add-ons), a few grace periods
 (``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible),
 a few stacked discounts and prices billed through their ``currency_options``
-(``discount_stacks``), and a few subscription schedules (``scheduled_changes``: an upgrade at
-the next renewal, a ramp in three phases).
+(``discount_stacks``), a few subscription schedules (``scheduled_changes``: an upgrade at
+the next renewal, a ramp in three phases), and a few one-off invoices, credit notes and deleted
+customers (``cash_events``).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -32,6 +33,7 @@ from stripe_kpi.simulator.addon_packs import (
     run_pack_step,
 )
 from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.cash_events import plan_cash, run_cash_step
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
 from stripe_kpi.simulator.discount_stacks import (
     StackCatalog,
@@ -145,6 +147,8 @@ def _generate(
         schedule = plan_schedule(random.Random(f"{seed}:{index}:schedule"), signup.at, t1)
         if schedule is not None:  # and one more
             steps.append(_Step(schedule[0], index, 40_000, "schedule", schedule[1]))
+        cash = plan_cash(random.Random(f"{seed}:{index}:cash"), signup.at, t1)  # its own too
+        steps.extend(_Step(at, index, 50_000 + n, k, a) for n, (at, k, a) in enumerate(cash))
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -327,6 +331,12 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
     kind, args = step.kind, step.args
     if kind == "signup":
         _signup(acct, c, life, at, args)
+        return
+    if kind.startswith("cash_"):
+        if life.customer is not None:
+            run_cash_step(acct, life.customer, life.subs, at, kind, args)
+            if kind == "cash_delete":
+                life.customer = None  # deleted: nothing more happens to them
         return
     live = [s for s in life.subs if s["status"] not in ("canceled", "incomplete_expired")]
     if kind.startswith("pack"):
