@@ -5,6 +5,11 @@ it on a ``BillingAccount``, which bills it as Stripe would, and returns the stor
 ``stripe_kpi.sync.mapping``, as the sync stores them). With ``checkpoints`` it also records, at the
 end of those days, each customer's MRR computed straight from the subscriptions *as they were then*
 (``state_mrr``): an oracle that knows nothing of invoices, for the history to be compared with.
+
+Besides plain subscriptions, a script draws stacked discounts (a second subscription-level coupon,
+an item-level one), a USD price billed in EUR through its ``currency_options``, subscription
+schedules with a phase to come, credit notes, one-off invoice items (left pending for the next
+invoice, invoiced at once, or through a one-off invoice), and deleted customers.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.billing import BillingAccount, Phase
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.sync.mapping import merge_rows, rows_for
 
@@ -43,16 +48,23 @@ PRICES: dict[str, tuple[int | None, str, int, str, dict]] = {
     }),
     "e20": (2000, "month", 1, "eur", {}),
     "e30": (3000, "month", 1, "eur", {}),
+    # A USD price that EUR customers are billed in EUR, at its currency option's amount.
+    "o15": (1500, "month", 1, "usd", {"currency_options": {"eur": 1400}}),
 }  # fmt: skip
 METERED = (7, "month", 1, "usd", {"usage_type": "metered"})
-UPGRADES = {"m10": "m25", "m25": "m10", "e20": "e30", "e30": "e20", "m33": "m10"}
+UPGRADES = {"m10": "m25", "m25": "m10", "e20": "e30", "e30": "e20", "m33": "m10", "o15": "m25"}
 SWITCHES = {"m10": "y240", "y240": "m10"}
 COUPONS = {
     "pct20": {"percent_off": 20, "duration": "forever"},
     "pct25x2": {"percent_off": 25, "duration": "repeating", "duration_in_months": 2},
     "off5": {"amount_off": 500, "currency": "usd", "duration": "forever"},
     "once50": {"percent_off": 50, "duration": "once"},
+    "pct10": {"percent_off": 10, "duration": "forever"},
+    "off3": {"amount_off": 300, "currency": "usd", "duration": "forever"},
 }
+#: Coupons stacked after the first on a subscription, and coupons put on its first item.
+MORE_COUPONS = ["pct10", "off3", "pct25x2", "once50"]
+ITEM_COUPONS = ["pct10", "off3", "pct25x2", "once50", "off5"]
 
 
 def eur_rates(from_ccy: str, to_ccy: str, day: date) -> Decimal:
@@ -70,16 +82,31 @@ class Action:
     args: tuple = ()
 
 
+def _bills_in(key: str, currency: str) -> bool:
+    *_, own, kw = PRICES[key]
+    return own == currency or currency in kw.get("currency_options", {})
+
+
+def _fits(coupon: str | None, currency: str) -> bool:
+    """Whether ``coupon`` may discount a subscription billed in ``currency``."""
+    return coupon is None or COUPONS[coupon].get("currency", currency) == currency
+
+
 def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[Action]:
     currency_pick = draw(st.sampled_from(["usd"] * 4 + ["eur"]))
-    keys = [k for k, v in PRICES.items() if v[3] == currency_pick]
+    keys = [k for k in PRICES if _bills_in(k, currency_pick)]
     start = draw(st.integers(0, DAYS - 40))
     price = draw(st.sampled_from(keys))
     quantity = draw(st.integers(1, 8)) if price == "seats" else draw(st.integers(1, 3))
     trial = draw(st.sampled_from([None, None, 14]))
-    coupon = draw(st.sampled_from([None, None, None, *COUPONS])) if currency_pick == "usd" else None
-    actions = [Action(start, draw(st.integers(1, 22)), index, "subscribe",
-                      (price, quantity, trial, coupon))]  # fmt: skip
+    fitting = [c for c in COUPONS if _fits(c, currency_pick)]
+    coupon = draw(st.sampled_from([None, None, None, *fitting]))
+    more = None
+    if coupon is not None:  # a second subscription-level coupon, stacked after the first
+        more = draw(st.sampled_from([None, None, *[c for c in MORE_COUPONS if c in fitting]]))
+    item_coupon = draw(st.sampled_from([None] * 4 + [c for c in ITEM_COUPONS if c in fitting]))
+    terms = (price, quantity, trial, coupon, more, item_coupon, currency_pick)
+    actions = [Action(start, draw(st.integers(1, 22)), index, "subscribe", terms)]
     day = start
     for _ in range(draw(st.integers(0, 4))):
         day += draw(st.integers(1, 60))
@@ -87,7 +114,7 @@ def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[
             break
         kind = draw(st.sampled_from(
             ["quantity", "price", "switch", "cancel", "cancel_end", "fail", "metered", "second",
-             "resubscribe"]
+             "resubscribe", "schedule", "credit_note", "invoice_item", "delete"]
         ))  # fmt: skip
         args: tuple = ()
         if kind == "quantity":
@@ -102,6 +129,20 @@ def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[
             args = (draw(st.sampled_from(keys)),)
         elif kind in ("cancel", "cancel_end"):
             args = (draw(st.sampled_from(["cancellation_requested", "payment_failed"])),)
+        elif kind == "schedule":
+            # (days to the phase, its change, its quantity, its coupon, its proration, days it
+            # lasts, what happens at the end)
+            args = (draw(st.integers(1, 45)), draw(st.sampled_from(["price", "switch", "same"])),
+                    draw(st.integers(1, 6)),
+                    draw(st.sampled_from([None, "keep", *[c for c in COUPONS
+                                                          if _fits(c, currency_pick)]])),
+                    draw(st.sampled_from(behaviors)), draw(st.integers(10, 90)),
+                    draw(st.sampled_from(["release", "cancel"])))  # fmt: skip
+        elif kind == "credit_note":  # a share (in percent) of the latest invoice's total
+            args = (draw(st.integers(1, 100)), draw(st.booleans()))
+        elif kind == "invoice_item":
+            how = draw(st.sampled_from(["pending", "invoice_now", "create_invoice"]))
+            args = (draw(st.integers(100, 5000)), how)
         actions.append(Action(day, draw(st.integers(1, 22)), index, kind, args))
         if kind == "metered":  # usage reported now and then afterwards
             for usage in draw(st.lists(st.integers(0, 900), max_size=3)):
@@ -153,6 +194,7 @@ class _Runner:
         for key, kw in COUPONS.items():
             self.coupons[key] = self.acct.create_coupon(at=at, **kw)
         self.vat = self.acct.create_tax_rate(20, inclusive=True, at=at)
+        self.deleted: set[int] = set()
 
     def live(self, customer: int) -> dict | None:
         for sub in reversed(self.subs[customer]):
@@ -163,18 +205,41 @@ class _Runner:
     def subscribe(self, a: Action, at: datetime, price: str, quantity: int, **kw: Any) -> None:
         if a.customer not in self.customers:
             self.customers[a.customer] = self.acct.create_customer(f"C{a.customer}", None, at)
+        customer = self.customers[a.customer]
         tax = [self.vat] if PRICES[price][4].get("tax_behavior") == "inclusive" else []
         sub = self.acct.subscribe(
-            self.customers[a.customer], [(self.prices[price], quantity)], at, tax_rates=tax, **kw
-        )
+            customer, [(self.prices[price], quantity)], at, tax_rates=tax,
+            currency=kw.pop("currency", None) or customer["currency"], **kw,
+        )  # fmt: skip
         self.subs[a.customer].append(sub)
 
     def run(self, a: Action) -> None:
         at = _moment(a.day, a.hour, 7)
         if a.kind == "subscribe":
-            price, quantity, trial, coupon = a.args
-            coupon_obj = None if coupon is None else self.coupons[coupon]
-            self.subscribe(a, at, price, quantity, trial_days=trial, coupon=coupon_obj)
+            price, quantity, trial, coupon, more, item_coupon, currency = a.args
+            item_coupons = None
+            if item_coupon is not None:
+                item_coupons = {self.prices[price]["id"]: [self.coupons[item_coupon]]}
+            self.subscribe(
+                a, at, price, quantity, trial_days=trial,
+                coupon=None if coupon is None else self.coupons[coupon],
+                coupons=[] if more is None else [self.coupons[more]],
+                item_coupons=item_coupons, currency=currency,
+            )  # fmt: skip
+            return
+        if a.customer in self.deleted:
+            return
+        if a.kind == "delete":
+            if a.customer in self.customers:
+                self.acct.delete_customer(self.customers[a.customer], at)
+                self.deleted.add(a.customer)
+            return
+        if a.kind == "invoice_item":
+            if a.customer in self.customers:
+                self.invoice_item(a.customer, at, *a.args)
+            return
+        if a.kind == "credit_note":
+            self.credit_note(a.customer, at, *a.args)
             return
         sub = self.live(a.customer)
         if a.kind == "resubscribe":
@@ -182,6 +247,9 @@ class _Runner:
                 self.subscribe(a, at, a.args[0], 1)
             return
         if sub is None:
+            return
+        if a.kind == "schedule":
+            self.schedule(sub, at, *a.args)
             return
         item = sub["items"]["data"][0]
         nickname = next(k for k, p in self.prices.items() if p["id"] == item["price"]["id"])
@@ -210,8 +278,61 @@ class _Runner:
             ]
             if metered:
                 self.acct.report_usage(sub, metered[0], a.args[0], at)
-        elif a.kind == "second" and PRICES[a.args[0]][3] == sub["currency"]:
+        elif a.kind == "second" and _bills_in(a.args[0], sub["currency"]):
             self.subscribe(a, at, a.args[0], 1)
+
+    def schedule(
+        self, sub: dict, at: datetime, delay: int, change: str, quantity: int,
+        coupon: str | None, behavior: str, length: int, end_behavior: str,
+    ) -> None:  # fmt: skip
+        """Put ``sub`` on a schedule whose one phase to come, in ``delay`` days, changes its
+        first item (another price, another interval, or only the quantity) and its coupon
+        (``keep``: the subscription's coupons as they are)."""
+        if sub["schedule"] is not None:
+            return
+        items = [(i["price"], i["quantity"]) for i in sub["items"]["data"]]
+        price, old_quantity = items[0]
+        nickname = next(k for k, p in self.prices.items() if p["id"] == price["id"])
+        target = {"price": UPGRADES, "switch": SWITCHES}.get(change, {}).get(nickname, nickname)
+        if target != nickname and change == "switch" and len(items) > 1:
+            return  # one item of several cannot change interval
+        items[0] = (self.prices[target], quantity if old_quantity is not None else None)
+        phase_coupon: Any = None
+        if coupon == "keep":
+            on_sub = [self.acct.discounts[d]["source"]["coupon"] for d in sub["discounts"]]
+            if len(on_sub) > 1:
+                return  # a phase here takes one coupon; it would drop the others
+            phase_coupon = on_sub[0] if on_sub else None
+        elif coupon is not None:
+            phase_coupon = self.coupons[coupon]
+        start = at + timedelta(days=delay)
+        phase = Phase(start, items, coupon=phase_coupon, proration_behavior=behavior)
+        self.acct.create_schedule(
+            sub, [phase], end=start + timedelta(days=length), end_behavior=end_behavior, at=at
+        )
+
+    def credit_note(self, customer: int, at: datetime, share: int, refund: bool) -> None:
+        """Credit ``share`` % of the customer's latest invoice that billed anything."""
+        if customer not in self.customers:
+            return
+        self.acct.advance(at)
+        cid = self.customers[customer]["id"]
+        billed = [
+            i for i in self.acct.invoices.values()
+            if i["customer"] == cid and i["status"] in ("open", "paid") and i["total"] > 0
+        ]  # fmt: skip
+        if billed:
+            latest = max(billed, key=lambda i: (i["created"], i["id"]))
+            amount = max(1, latest["total"] * share // 100)
+            self.acct.issue_credit_note(latest, amount, at, refund=refund)
+
+    def invoice_item(self, customer: int, at: datetime, amount: int, how: str) -> None:
+        """A one-off charge: pending for the next invoice, invoiced at once, or through a
+        one-off invoice of the customer's pending items."""
+        cus = self.customers[customer]
+        self.acct.add_invoice_item(cus, amount, at, invoice_now=how == "invoice_now")
+        if how == "create_invoice":
+            self.acct.create_invoice(cus, at)
 
     def rows(self, *, every_event: bool) -> dict[str, list[dict]]:
         rows = stored_rows(self.acct.snapshot())
@@ -280,13 +401,25 @@ def _per_month(amount: Fraction, interval: str, count: int) -> Fraction:
     return amount * per / count
 
 
-def _charge(price: dict, quantity: int) -> Fraction:
+def _charge(price: dict, quantity: int, currency: str) -> Fraction:
+    """What the price charges for ``quantity`` billed in ``currency`` (its own, or one of its
+    ``currency_options``)."""
+    terms = price if price["currency"] == currency else price["currency_options"][currency]
     if price["billing_scheme"] == "per_unit":
-        return Fraction(price["unit_amount"]) * quantity
-    for tier in price["tiers"]:  # volume
-        if tier["up_to"] is None or quantity <= tier["up_to"]:
-            return Fraction(tier["unit_amount"] or 0) * quantity + (tier["flat_amount"] or 0)
-    raise AssertionError("no tier")
+        return Fraction(terms["unit_amount"]) * quantity
+    if price["tiers_mode"] == "volume":
+        for tier in terms["tiers"]:
+            if tier["up_to"] is None or quantity <= tier["up_to"]:
+                return Fraction(tier["unit_amount"] or 0) * quantity + (tier["flat_amount"] or 0)
+        raise AssertionError("no tier")
+    total, below = Fraction(0), 0
+    for tier in terms["tiers"]:  # graduated: each tier the units inside it
+        top = quantity if tier["up_to"] is None else min(quantity, tier["up_to"])
+        if top <= below:
+            break
+        total += Fraction(tier["unit_amount"] or 0) * (top - below) + (tier["flat_amount"] or 0)
+        below = top
+    return total
 
 
 def _last_usage(data: StripeData, item_id: str, t: int) -> Fraction:
@@ -303,21 +436,48 @@ def _last_usage(data: StripeData, item_id: str, t: int) -> Fraction:
     return amount
 
 
+def _coupons_in_force(objects: dict, holder: dict, t: int) -> list[dict]:
+    """The coupons of the discounts attached to ``holder`` (a subscription or an item) that
+    lower MRR at ``t``: in their window, and never a ``once`` coupon (a one-time reduction)."""
+    found = []
+    for ref in holder.get("discounts") or []:
+        discount = objects["discounts"][ref] if isinstance(ref, str) else ref
+        coupon = discount["source"]["coupon"]
+        coupon = objects["coupons"][coupon] if isinstance(coupon, str) else coupon
+        in_force = discount["start"] <= t and (discount["end"] is None or t < discount["end"])
+        if in_force and coupon["duration"] != "once":
+            found.append(coupon)
+    return found
+
+
+def _applies(coupon: dict, price: dict) -> bool:
+    limited = coupon.get("applies_to")
+    return not limited or price["product"] in limited["products"]
+
+
+def _percent(gross: Fraction, coupons: list[dict], price: dict) -> Fraction:
+    for coupon in coupons:
+        if coupon["percent_off"] is not None and _applies(coupon, price):
+            gross *= 1 - Fraction(str(coupon["percent_off"])) / 100
+    return gross
+
+
 def state_mrr(data: StripeData, t: int, reporting: str = "usd") -> dict[str, int]:
-    """Each customer's MRR at instant ``t`` from the subscriptions as they are at ``t``."""
+    """Each customer's MRR at instant ``t`` from the subscriptions as they are at ``t``.
+
+    Discounts stack as Stripe takes them ("Subscription item discounts are applied before
+    subscription discounts", the API reference of ``subscription.discounts``), percentages before
+    fixed amounts within a level (the simulator's order): per item, its own percentages, then its
+    own amounts off (once per invoice: normalised with its interval, at most what is left of it),
+    then the subscription's percentages; last the subscription's amounts off, once per invoice,
+    at most what the items have left, shared between them as a discount spread over the lines.
+    """
     objects = data.objects
     found: dict[str, int] = defaultdict(int)
     for sub in objects["subscriptions"].values():
         if sub["status"] not in ("active", "past_due"):
             continue
-        discounts = [objects["discounts"][d] if isinstance(d, str) else d for d in sub["discounts"]]
-        coupons = []
-        for discount in discounts:
-            coupon = discount["source"]["coupon"]
-            coupon = objects["coupons"][coupon] if isinstance(coupon, str) else coupon
-            in_force = discount["start"] <= t and (discount["end"] is None or t < discount["end"])
-            if in_force and coupon["duration"] != "once":
-                coupons.append(coupon)
+        coupons = _coupons_in_force(objects, sub, t)
         rates = [r for r in sub["default_tax_rates"] if r["inclusive"]]
         inclusive = 1 + sum((Fraction(str(r["percentage"])) for r in rates), Fraction(0)) / 100
         parts: list[tuple[Fraction, Fraction, int]] = []  # gross, net, period start
@@ -328,12 +488,17 @@ def state_mrr(data: StripeData, t: int, reporting: str = "usd") -> dict[str, int
             if recurring["usage_type"] == "metered":
                 gross = _last_usage(data, item["id"], t)
             else:
-                gross = _charge(price, item["quantity"])
+                gross = _charge(price, item["quantity"], sub["currency"])
                 first_licensed = first_licensed or recurring
             gross = _per_month(gross, recurring["interval"], recurring["interval_count"])
-            for coupon in coupons:
-                if coupon["percent_off"] is not None:
-                    gross *= 1 - Fraction(str(coupon["percent_off"])) / 100
+            own = _coupons_in_force(objects, item, t)
+            gross = _percent(gross, own, price)
+            for coupon in own:
+                if coupon["amount_off"] and _applies(coupon, price):
+                    off = _per_month(Fraction(coupon["amount_off"]), recurring["interval"],
+                                     recurring["interval_count"])  # fmt: skip
+                    gross -= min(gross, off)
+            gross = _percent(gross, coupons, price)
             parts.append((gross, gross / inclusive, item["current_period_start"]))
         total = 0
         for _, net, period_start in parts:
