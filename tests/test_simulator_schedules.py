@@ -181,6 +181,28 @@ def test_three_phase_intro_pricing_with_coupons() -> None:
     assert sub["discounts"] == []
 
 
+def test_a_phase_that_drops_the_coupon_is_one_update_showing_the_new_items() -> None:
+    # Found by the property tests (tests/metrics_scripts.py): the phase's coupon change was
+    # announced by an update of its own, at the same second, showing the old items without their
+    # coupon; an event reader that takes same-second events in id order could end on it.
+    acct, _, prices = thirty_a_month()
+    twenty = acct.create_coupon(percent_off=20, duration="forever", at=on(3, 1))
+    customer = acct.create_customer("Bo", None, on(3, 1))
+    sub = acct.subscribe(customer, [(prices["basic"], 1)], on(3, 1), coupon=twenty)
+    acct.create_schedule(sub, [Phase(on(3, 20), [(prices["pro"], 1)])], end=on(5, 1), at=on(3, 2))
+    acct.advance(on(3, 21))
+    at = to_unix(on(3, 20))
+    updates = [
+        e for e in acct.log.events
+        if e["type"] == "customer.subscription.updated" and e["created"] == at
+    ]  # fmt: skip
+    assert len(updates) == 1
+    shown = updates[0]["data"]["object"]
+    assert [i["price"]["id"] for i in shown["items"]["data"]] == [prices["pro"]["id"]]
+    assert shown["discounts"] == []
+    assert set(updates[0]["data"]["previous_attributes"]) >= {"items", "discounts"}
+
+
 def test_a_subscription_ended_by_dunning_cancels_its_schedule() -> None:
     acct, sub, prices = thirty_a_month(dunning=DunningPolicy())
     sched = acct.create_schedule(

@@ -136,10 +136,16 @@ class Renewals(Payments):
             return
         self.remove_discount(st, applied, at)
 
-    def remove_discount(self, st: SubState, applied: Applied, at: int) -> None:
-        """Take a discount off the subscription, or off the item it is attached to."""
+    def remove_discount(
+        self, st: SubState, applied: Applied, at: int, *, announce: bool = True
+    ) -> None:
+        """Take a discount off the subscription, or off the item it is attached to.
+
+        ``announce=False`` leaves ``customer.subscription.updated`` to the caller: a change
+        that also does other things (a schedule's phase) is one update, with one event showing
+        the subscription as the change left it, never a half-changed one in between."""
         sub, discount = st.obj, applied.discount
-        before = self.log.before(sub, at)
+        before = self.log.before(sub, at) if announce else None
         holders = (
             [sub] if applied.item is None else [i for i in st.items if i["id"] == applied.item]
         )
@@ -147,7 +153,8 @@ class Renewals(Payments):
             holder["discounts"] = [d for d in holder["discounts"] if d != discount["id"]]
         st.applied.remove(applied)
         self.emit("customer.discount.deleted", discount, at)
-        self.emit("customer.subscription.updated", sub, at, before)
+        if announce:
+            self.emit("customer.subscription.updated", sub, at, before)
 
     def item_lines(
         self, invoice_id: str, st: SubState, start: int, end: int, *, trial: bool

@@ -271,8 +271,8 @@ class Schedules(Adjustments):
         on_sub = [a for a in st.applied if a.item is None]
         if [a.coupon["id"] for a in on_sub] == ([coupon["id"]] if coupon is not None else []):
             return
-        for applied in on_sub:
-            self.remove_discount(st, applied, at)
+        for applied in on_sub:  # announced with the phase's own update (_enter_phase)
+            self.remove_discount(st, applied, at, announce=False)
         if coupon is not None:
             self._attach_coupon(st, coupon, at)
             self.emit("customer.discount.created", st.applied[-1].discount, at)
