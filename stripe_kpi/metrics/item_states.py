@@ -45,8 +45,9 @@ from stripe_kpi.metrics.records import (
 #: Invoices whose subscription lines restate every licensed item for the new period.
 _RENEWALS = frozenset({"subscription_create", "subscription_cycle", "subscription_update", None})
 
-# Assertion kinds, in the order they apply at one instant.
-_END, _SET, _KEEP, _EVENT, _NOW, _END_METERED, _NOOP = range(7)
+# Assertion kinds, in the order they apply at one instant. _LATE_END and _LATE_SET are only
+# ranks: the _END and _SET of prorations made just after a renewal at the same instant.
+_END, _SET, _KEEP, _LATE_END, _LATE_SET, _EVENT, _NOW, _END_METERED, _NOOP = range(9)
 _ORDER = itemgetter(0, 1, 2)
 _BY_START = attrgetter("period_start", "id")
 
@@ -172,9 +173,16 @@ def _line_assertions(
     renewal_items: dict[str, tuple[int, set[str]]] = {}
     # Renewals restate the same item period after period: one state per distinct statement.
     memo: dict[tuple, ItemState] = {}
+    # A change made at the very instant of a renewal (the same second) prorates the whole period
+    # the renewal just billed: its prorations cover exactly a renewal line's period, and apply
+    # after that renewal. (A change that restarts the cycle credits the old period instead,
+    # which ends later than the new one: it applies before, as any other proration.)
+    renewed = {(ln.period_start, ln.period_end) for ln in records.lines if not ln.proration}
     for line in records.lines:
+        late = line.proration and (line.period_start, line.period_end) in renewed
         if line.proration and line.amount < 0:
-            out.append((line.period_start, _END, line.id, _END, line.subscription_item_id))
+            rank = _LATE_END if late else _END
+            out.append((line.period_start, rank, line.id, _END, line.subscription_item_id))
             continue
         price = prices.get(line.price_id or "")
         key = None
@@ -211,7 +219,8 @@ def _line_assertions(
             renewal[1].add(state.item_id)
         else:
             unpriced = None if key is not None else line
-            out.append((line.period_start, _SET, line.id, _SET, (state, None, unpriced)))
+            rank = _LATE_SET if late else _SET
+            out.append((line.period_start, rank, line.id, _SET, (state, None, unpriced)))
     for invoice_id, (start, kept) in renewal_items.items():
         out.append((start, _KEEP, invoice_id, _KEEP, frozenset(kept)))
     return out
