@@ -69,7 +69,7 @@ def components_at(
     sub: Subscription,
     catalog: Catalog,
     reporting: str,
-    linked: Sequence[tuple[str | None, str]] = (),
+    linked: Sequence[tuple[str | None, str, int | None]] = (),
 ) -> tuple[Component, ...]:
     """The MRR components of a counting subscription at instant ``t``.
 
@@ -87,7 +87,8 @@ def components_at(
     spreads an invoice-level amount over its lines.
 
     ``linked`` are discounts recorded on the subscription (or one item) that apply within their
-    window whatever the lines say (see :func:`linked_discounts`).
+    window, or until the instant given with them, whatever the lines say (see
+    :func:`linked_discounts`).
     """
     discounts = catalog.discounts
     ordered = sorted(items.values(), key=lambda s: s.item_id)
@@ -98,7 +99,11 @@ def components_at(
     for item in ordered:
         ids = item.discount_ids
         if linked:
-            extra = [d for on, d in linked if on in (None, item.item_id) and d not in ids]
+            extra = [
+                d
+                for on, d, cut in linked
+                if on in (None, item.item_id) and d not in ids and (cut is None or t < cut)
+            ]
             ids = (*ids, *extra) if extra else ids
         in_force = [discounts[d] for d in ids if discounts[d].in_force(t)]
         amount = _item_discounted(item, in_force, sub.currency)
@@ -157,7 +162,7 @@ def _rate_day(sub: Subscription, period_start: int, reporting: str) -> date | No
 
 def linked_discounts(
     records: SubscriptionRecords, catalog: Catalog, latest: int
-) -> list[tuple[str | None, str]]:
+) -> list[tuple[str | None, str, int | None]]:
     """Discounts recorded on the subscription that count for their whole window.
 
     Invoice lines show a discount only from the first invoice after it was applied; a coupon
@@ -166,6 +171,13 @@ def linked_discounts(
     counts from its start to its end when it is still attached now, or when its window closed by
     the time the subscription was last known (it ran its course). One that was removed (not
     attached, window still open) is known only from the lines that show it.
+
+    A window that closed may also have been cut short: a discount removed before its end (a
+    schedule's phase without it, the merchant deleting it) is not attached either. A renewal line
+    billed inside its window that does not list it shows it was gone by then, and so does a kept
+    event showing the subscription without it; it stops counting at the first of these (the
+    third element; None: at its end). Renewal lines only: a proration lists the discounts
+    attached when its invoice was made, which may be later than the change.
     """
     candidates = catalog.linked.get(records.subscription.id)
     if not candidates:
@@ -174,12 +186,43 @@ def linked_discounts(
     for item in records.items:
         if not item.deleted:
             attached.update(item.discount_ids)
-    found = []
+    found: list[tuple[str | None, str, int | None]] = []
     for item_id, discount_id in candidates:
-        end = catalog.discounts[discount_id].end
-        if discount_id in attached or (end is not None and end <= latest):
-            found.append((item_id, discount_id))
+        terms = catalog.discounts[discount_id]
+        if discount_id in attached:
+            found.append((item_id, discount_id, None))
+        elif terms.end is not None and terms.end <= latest:
+            found.append((item_id, discount_id, _gone_by(records, catalog, terms)))
     return found
+
+
+def _gone_by(records: SubscriptionRecords, catalog: Catalog, terms: DiscountTerms) -> int | None:
+    """The start of the first renewal line inside the discount's window that it could discount
+    but does not list, or the first kept event inside it that shows the subscription without it
+    (see :func:`linked_discounts`); None when neither exists."""
+    first = None
+    for line in records.lines:
+        inside = terms.start < line.period_start < (terms.end or 0)
+        if line.proration or not inside or line.subscription_item_id is None:
+            continue
+        if terms.item_id is not None and line.subscription_item_id != terms.item_id:
+            continue
+        price = catalog.prices.get(line.price_id or "")
+        if price is None or price.metered or not terms.applies_to(price.product_id):
+            continue
+        if any(d == terms.id for d, _ in line.discount_amounts):
+            continue
+        if first is None or line.period_start < first:
+            first = line.period_start
+    for snap in records.snapshots:  # a kept event that shows the subscription without it
+        if not terms.start < snap.created < (terms.end or 0) or not snap.items_complete:
+            continue
+        shown = set(snap.discount_ids)
+        for item in snap.items:
+            shown.update(item.discount_ids)
+        if terms.id not in shown and (first is None or snap.created < first):
+            first = snap.created
+    return first
 
 
 class _Passes(NamedTuple):
@@ -188,7 +231,7 @@ class _Passes(NamedTuple):
     invoices: list[Invoice]
     life: Lifecycle
     versions: list[tuple[int, dict[str, ItemState]]]
-    linked: list[tuple[str | None, str]]
+    linked: list[tuple[str | None, str, int | None]]
 
 
 def _passes(records: SubscriptionRecords, catalog: Catalog, reporting: str) -> _Passes:
@@ -237,7 +280,10 @@ def subscription_history(
     for _, items in versions:
         for item in items.values():
             seen.update(item.discount_ids)
-    seen.update(d for _, d in linked)
+    for _, discount_id, cut in linked:
+        seen.add(discount_id)
+        if cut is not None:
+            bounds.add(cut)
     for discount_id in seen:
         terms = catalog.discounts[discount_id]
         bounds.add(terms.start)

@@ -1,0 +1,64 @@
+"""The smallest scripts (``tests/metrics_scripts.py``) of the bugs the property tests found, each
+with its figures worked out by hand, so that each stays fixed whatever Hypothesis draws next."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from stripe_kpi.metrics import inputs_from_rows
+from stripe_kpi.metrics.reconcile import check_subscriptions
+from tests.metrics_scripts import Action, eur_rates, play
+from tests.test_metrics_properties import _compute, _day_end_mrr
+
+
+def _subscribe(price: str, trial: int | None = None, coupon: str | None = None,
+               more: str | None = None) -> Action:  # fmt: skip
+    return Action(0, 1, 0, "subscribe", (price, 1, trial, coupon, more, None, "usd"))
+
+
+def _mrr_on(
+    script: list[Action], day: date, *, every_event: bool, same_second: bool = False
+) -> tuple[int, int]:
+    """The account's MRR at the end of ``day``: the metrics', and the state oracle's."""
+    played = play(
+        script, ((day - date(2026, 1, 1)).days,), every_event=every_event, same_second=same_second
+    )
+    found = _day_end_mrr(_compute(played.rows, played.as_of), day)
+    return sum(found.values()), sum(played.oracle[day].values())
+
+
+def test_check_takes_a_kept_percentage_on_the_whole_line_once_the_one_before_it_is_gone() -> None:
+    # $240 a year, 50 % off once then 20 % off forever: the first invoice bills
+    # 24000 − 12000 − 2400 (20 % of what the 50 % left) = 9600. The MRR now counts the 20 % only:
+    # 24000 × 0.8 / 12 = 1600; the invoice, read without the 50 %, states the same 1600 (its
+    # 20 % taken on the whole 24000: 4800), not (24000 − 2400) / 12 = 1800.
+    played = play([_subscribe("y240", coupon="once50", more="pct20")])
+    history = inputs_from_rows(played.rows)
+    [check] = check_subscriptions(history, currency="usd", as_of=played.as_of, rate=eur_rates)
+    assert (check.outcome, check.metrics_mrr, check.invoiced_mrr) == ("reconciles", 1600, 1600)
+
+
+def test_a_change_at_the_instant_of_a_renewal_applies_after_the_renewal() -> None:
+    # $10/month with a 14-day trial from 1 Jan 01:07: paid from 15 Jan 01:07. Upgraded to $25
+    # on 2 Jan (in trial: nothing to prorate), so 15 Jan and 15 Feb bill $25. On 15 Feb at
+    # 01:07, the second of the renewal, it goes back to $10 with prorations of the whole new
+    # period (−$25, +$10): from 15 Feb the MRR is 1000, not the renewal's 2500.
+    script = [
+        _subscribe("m10", trial=14),
+        Action(1, 1, 0, "price", ("create_prorations",)),
+        Action(45, 1, 0, "price", ("create_prorations",)),
+    ]
+    assert _mrr_on(script, date(2026, 2, 20), every_event=False, same_second=True) == (1000, 1000)
+
+
+def test_a_repeating_discount_taken_off_before_its_end_stops_counting() -> None:
+    # $10/month from 1 Jan with 20 % off forever and 25 % off for two months (to 1 Mar): 600.
+    # On 2 Jan a schedule moves it on 3 Jan to $25 with no coupon: both discounts go, MRR 2500.
+    # With the events kept, from 3 Jan; from the invoices alone, the 1 Feb renewal (billed $25
+    # with no discount) shows the 25 % gone by then, though its window ran to 1 Mar.
+    script = [
+        _subscribe("m10", coupon="pct20", more="pct25x2"),
+        Action(1, 1, 0, "schedule", (1, "price", 1, None, "create_prorations", 10, "release")),
+    ]
+    assert _mrr_on(script, date(2026, 1, 6), every_event=True) == (2500, 2500)
+    assert _mrr_on(script, date(2026, 2, 2), every_event=False) == (2500, 2500)
