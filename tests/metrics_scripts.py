@@ -33,6 +33,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 DAYS = 200
 _STORED = {"customer", "product", "price", "coupon", "tax_rate", "discount", "subscription"}
 _STORED |= {"invoice", "invoiceitem", "event"}  # invoice items: the sync keeps the pending ones
+_STORED |= {"subscription_schedule"}  # their phases date the changes they make
 
 #: price key → (amount, interval, count, currency, kwargs)
 PRICES: dict[str, tuple[int | None, str, int, str, dict]] = {
