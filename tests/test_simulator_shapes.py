@@ -116,10 +116,17 @@ def scripted_account() -> StripeData:
     hedy = acct.create_customer("Hedy", "hedy@example.com", on(2026, 1, 8))
     forgiven = acct.subscribe(hedy, [(seats, 1)], on(2026, 1, 8))
     acct.fail_payments(forgiven, on(2026, 2, 1))
+    # Two trials without a payment method that pause at their end; one resumes.
+    linus = acct.create_customer("Linus", "linus@example.com", on(2026, 1, 9), payment_method=False)
+    radia = acct.create_customer("Radia", "radia@example.com", on(2026, 1, 9), payment_method=False)
+    for cardless in (linus, radia):
+        acct.subscribe(cardless, [(seats, 1)], trial_days=14, trial_end_behavior="pause")
     acct.report_usage(sub, sub["items"]["data"][1], 40, on(2026, 1, 20))
     acct.change(sub, on(2026, 1, 20), quantity=8, item=sub["items"]["data"][0])
     acct.advance(on(2026, 2, 9))
     acct.void_invoice(acct.invoices[forgiven["latest_invoice"]])
+    acct.add_payment_method(radia, on(2026, 2, 10))
+    acct.resume(next(s for s in acct.subscriptions.values() if s["customer"] == radia["id"]))
     acct.advance(on(2026, 3, 10))
     acct.change(switching, on(2026, 3, 11), price=yearly, proration_behavior="always_invoice")
     acct.dispute(acct.invoices[eu["latest_invoice"]], on(2026, 3, 12))
@@ -225,7 +232,7 @@ def test_the_scripted_account_reaches_every_state() -> None:
     kinds = set(object_kinds([data.account, data.objects]))
     assert kinds == KINDS
     subs = data.objects["subscriptions"].values()
-    assert {s["status"] for s in subs} == {"active", "canceled", "unpaid"}
+    assert {s["status"] for s in subs} == {"active", "canceled", "unpaid", "paused"}
     invoices = data.objects["invoices"].values()
     assert {i["status"] for i in invoices} >= {"paid", "uncollectible", "draft", "void"}
     events = {e["type"] for e in data.objects["events"].values()}
@@ -241,6 +248,8 @@ def test_the_scripted_account_reaches_every_state() -> None:
         "customer.subscription.updated",
         "customer.subscription.deleted",
         "customer.subscription.trial_will_end",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
         "customer.discount.created",
         "customer.discount.deleted",
         "invoice.created",

@@ -5,7 +5,8 @@ lines and invoices) → ``payments.Payments`` (finalize, charge, dunning) → ``
 (what time does to a subscription) → ``changes.Changes`` (scripted changes) →
 ``pauses.Pauses`` (paused payment collection) → ``adjustments.Adjustments`` (one-off
 invoices, credit notes, deleted customers) → ``schedules.Schedules`` (subscription schedules,
-their phases) → ``account.BillingAccount`` (creation, snapshot). ``invoices`` holds the invoice
+their phases) → ``trials.Trials`` (trials that end without a payment method, resuming a paused
+subscription) → ``account.BillingAccount`` (creation, snapshot). ``invoices`` holds the invoice
 arithmetic, ``dunning`` the account's failed-payment settings (``DunningPolicy``, a
 ``BillingAccount`` argument).
 """

@@ -23,7 +23,7 @@ from stripe_kpi.simulator import objects
 from stripe_kpi.simulator.billing.dunning import DunningPolicy
 from stripe_kpi.simulator.billing.ledger import MAX_ITEMS, Applied, StripeDict, SubState
 from stripe_kpi.simulator.billing.renewals import TRIAL_NOTICE
-from stripe_kpi.simulator.billing.schedules import Schedules
+from stripe_kpi.simulator.billing.trials import TrialEndBehavior, Trials
 from stripe_kpi.simulator.clock import DAY, add_months, from_unix, period_boundary, to_unix
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.events import frozen_copy, no_cycle_collector
@@ -32,7 +32,7 @@ Ref = StripeDict | str
 Tier = tuple[int | None, int | None, int | None]  # (up_to, unit_amount, flat_amount)
 
 
-class BillingAccount(Schedules):
+class BillingAccount(Trials):
     """One Stripe account in one currency (customers may use others), driven by a script."""
 
     def __init__(
@@ -79,8 +79,11 @@ class BillingAccount(Schedules):
         currency: str | None = None,
         country: str | None = None,
         metadata: dict[str, str] | None = None,
+        payment_method: bool = True,
     ) -> StripeDict:
-        """A customer with a card on file. ``currency`` is set by their first subscription."""
+        """A customer with a card on file (``payment_method=False``: none yet, as after a
+        checkout with ``payment_method_collection="if_required"`` for a free trial; see
+        ``trials.add_payment_method``). ``currency`` is set by their first subscription."""
         with self._api_call(at) as t:
             customer_id = self.ids.new("cus")
             customer = objects.customer(
@@ -91,7 +94,7 @@ class BillingAccount(Schedules):
                 email=email,
                 invoice_prefix=customer_id[4:12].upper(),
                 country=country,
-                default_payment_method=self.ids.new("pm"),
+                default_payment_method=self.ids.new("pm") if payment_method else None,
                 currency=currency,
                 metadata=metadata,
             )
@@ -272,8 +275,15 @@ class BillingAccount(Schedules):
         collection_method: Literal["charge_automatically", "send_invoice"] = "charge_automatically",
         days_until_due: int | None = None,
         metadata: dict[str, str] | None = None,
+        trial_end_behavior: TrialEndBehavior = "create_invoice",
     ) -> StripeDict:
         """Start a subscription: billed now in advance, or a trial with a $0 first invoice.
+
+        ``trial_end_behavior`` is ``trial_settings.end_behavior.missing_payment_method``: what
+        the trial's end does when the customer still has no payment method (``trials``). A
+        customer without one can only start a trial whose first invoice is $0: anything else
+        would be charged at once and fail (Stripe leaves such a subscription ``incomplete``,
+        which is not modelled).
 
         Every price must share one billing interval and the customer's currency (the first
         subscription sets it). Metered items take ``None`` as quantity. At most 20 items, as
@@ -300,6 +310,10 @@ class BillingAccount(Schedules):
             self._get(self.prices, p)["id"]: [self._get(self.coupons, c) for c in refs]
             for p, refs in (item_coupons or {}).items()
         }
+        if not self.has_payment_method(cus["id"]) and (
+            not trial_days or self.pending.get(cus["id"])
+        ):
+            raise ValueError(f"{cus['id']} has no payment method: only a $0 trial can start")
         with self._api_call(at) as t:
             self._set_currency(cus, currency, t)
             sub_id, invoice_id = self.ids.new("sub"), self.ids.new("in")
@@ -338,6 +352,7 @@ class BillingAccount(Schedules):
                 trial_end=trial_end,
                 latest_invoice=invoice_id,
                 metadata=metadata,
+                missing_payment_method=trial_end_behavior,
             )
             st = SubState(
                 obj=sub,

@@ -232,6 +232,8 @@ class Changes(Renewals):
         st = self._state(sub)
         with self._api_call(at) as t:
             sub_obj = st.obj
+            if at_period_end and sub_obj["status"] == "paused":
+                raise ValueError(f"{st.id} is paused: no period runs, cancel it now")
             before = self.log.before(sub_obj, t)
             details = sub_obj["cancellation_details"]
             details["feedback"], details["comment"] = feedback, comment

@@ -2,7 +2,9 @@
 
 Stripe finalizes a renewal draft about an hour after creating it, applies the customer's credit
 balance (a negative total becomes credit for the next invoice), then charges the default payment
-method. A ``$0`` invoice is paid at once. A ``send_invoice`` invoice gets a ``due_date`` and is
+method (the subscription's ``default_payment_method``, else the customer's
+``invoice_settings.default_payment_method``; with neither the attempt fails, as a declined card
+does). A ``$0`` invoice is paid at once. A ``send_invoice`` invoice gets a ``due_date`` and is
 paid by the customer (here: a few days later). Failed charges follow ``DunningPolicy``.
 """
 
@@ -89,13 +91,25 @@ class Payments(Ledger):
             st.obj["status"] = "active"
             self.emit("customer.subscription.updated", st.obj, at, before)
 
+    def has_payment_method(self, customer_id: str, st: SubState | None = None) -> bool:
+        """Is there a payment method to charge: the subscription's default, else the
+        customer's invoice default?"""
+        if st is not None and st.obj["default_payment_method"]:
+            return True
+        return bool(self.customers[customer_id]["invoice_settings"]["default_payment_method"])
+
     def attempt_payment(self, invoice: StripeDict, at: int) -> None:
-        """Charge the customer's card; a decline starts (or continues) dunning."""
+        """Charge the customer's card; a decline (or no payment method) starts or continues
+        dunning."""
         st = self.subscription_state(invoice)
         before = self.log.before(invoice, at)
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
-        if st is None or st.failure is None or not st.failure.declines(at):
+        declined = st is not None and (
+            (st.failure is not None and st.failure.declines(at))
+            or not self.has_payment_method(invoice["customer"], st)
+        )
+        if st is None or not declined:
             self.mark_paid(invoice, at, before)
             return
         retry_at = self.dunning.next_attempt(invoice["attempt_count"], at)

@@ -6,8 +6,9 @@
   invoice items (prorations, one-offs). The invoice's own ``period_start/end`` is the finished
   period: the window in which its pending items accrued.
 - A trial's end is a period end: the subscription becomes ``active`` and the first paid invoice
-  is that cycle invoice; without a payment method (``trial_settings.end_behavior.
-  missing_payment_method="cancel"``) the subscription is canceled at trial end instead.
+  is that cycle invoice. A trial scripted to lapse (``Changes.trial_lapses``) is canceled then
+  instead; what a trial without a payment method does (cancel, pause, or invoice and fail) is
+  ``trials``.
 - Three days before a trial ends Stripe sends ``customer.subscription.trial_will_end``.
 - A subscription set to cancel at period end ends then, with no renewal invoice (only a final
   one if metered usage is owed).
@@ -44,10 +45,17 @@ class Renewals(Payments):
                 st, at, reason=sub["cancellation_details"]["reason"] or "cancellation_requested"
             )
             return
-        if sub["status"] == "trialing" and st.lapses:
-            self.end_subscription(st, at, reason="cancellation_requested")
+        if sub["status"] == "trialing" and self.trial_ends_unconverted(st, at):
             return
         self.renew(st, at)
+
+    def trial_ends_unconverted(self, st: SubState, at: int) -> bool:
+        """Does the trial ending at ``at`` end without a renewal? A scripted lapse cancels it
+        here; ``trials.Trials`` adds the trials that end without a payment method."""
+        if not st.lapses:
+            return False
+        self.end_subscription(st, at, reason="cancellation_requested")
+        return True
 
     def renew(self, st: SubState, at: int) -> None:
         """Start the next period and bill it (a trial's end starts the first paid period)."""

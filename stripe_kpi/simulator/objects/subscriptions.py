@@ -89,9 +89,14 @@ def subscription(
     latest_invoice: str | None = None,
     default_payment_method: str | None = None,
     metadata: dict[str, str] | None = None,
+    missing_payment_method: str = "create_invoice",
 ) -> StripeDict:
     """A subscription with every item stored in its ``items`` list object; the server shows the
-    first 10 and pages the rest from ``/v1/subscription_items``, as Stripe does."""
+    first 10 and pages the rest from ``/v1/subscription_items``, as Stripe does.
+
+    ``missing_payment_method`` is what the trial's end does without a payment method:
+    ``create_invoice`` (Stripe's default), ``pause`` or ``cancel`` (see ``billing.trials``).
+    """
     return {
         "application": None,
         "application_fee_percent": None,
@@ -160,7 +165,10 @@ def subscription(
         "transfer_data": None,
         "trial_end": trial_end,
         "trial_settings": {
-            "end_behavior": {"billing_cycle_anchor": None, "missing_payment_method": "cancel"}
+            "end_behavior": {
+                "billing_cycle_anchor": None,
+                "missing_payment_method": missing_payment_method,
+            }
         },
         "trial_start": trial_start,
     }
