@@ -34,7 +34,9 @@ def status_steps(
     - ``paused``: at the trial end (a trial that ends without a payment method pauses);
     - ``active`` again after a non-counting status: when an invoice was next paid.
 
-    A date never goes before the last known step.
+    A pause at the trial's end that is over (resumed, or canceled while paused) is read off the
+    invoices before the first kept event (:func:`paused_after_trial`). A date never goes before
+    the last known step.
     """
     ordered = sorted(snapshots, key=lambda s: (s.created, s.event_id))
     initial = sub.status if sub.status in _NEVER_STARTED else "active"
@@ -48,11 +50,51 @@ def status_steps(
         elif first.status and first.status != "canceled":
             initial = first.status
     steps = [(sub.start_date, initial)]
+    pause = paused_after_trial(sub, invoices)
+    if pause is not None:
+        inferred = [(pause[0], "paused")]
+        if pause[1] is not None:
+            inferred.append((pause[1], "active"))
+        # The kept events say the status from the first of them on; before it, the invoices.
+        seen_from = ordered[0].created if ordered else None
+        steps.extend(step for step in inferred if seen_from is None or step[0] < seen_from)
     steps.extend((s.created, s.status) for s in ordered if s.status)
     last_at, last = steps[-1]
     if sub.status != last and sub.status not in ("canceled", "trialing"):
         steps.append((max(last_at, _change_time(sub, last, last_at, invoices)), sub.status))
     return steps
+
+
+#: Stripe creates the first invoice of a trial that converts at the trial's end ("When the trial
+#: ends … we generate an invoice", docs.stripe.com/billing/subscriptions/trials/free-trials); a
+#: first invoice created later than this after it means the subscription was paused meanwhile.
+_TRIAL_INVOICE_DELAY = 3600
+
+
+def paused_after_trial(
+    sub: Subscription, invoices: Sequence[Invoice]
+) -> tuple[int, int | None] | None:
+    """``(trial end, resumed at)`` of a pause at the trial's end, read off the invoices; None when
+    the subscription did not pause there (``resumed at`` None: still paused, or ended paused).
+
+    A trial that ends without a payment method under ``missing_payment_method=pause`` becomes
+    ``paused``: no invoice and no period until it resumes, when the resumption invoice starts a
+    new cycle (docs.stripe.com/api/subscriptions/resume). Stripe keeps no record of the pause but
+    its 30 days of events, so a subscription that outlived its trial but whose first invoice after
+    it came later (or never) was paused in between: its MRR counts from that invoice on (METRICS.md
+    §1: ``paused`` counts zero), and one canceled while paused never counted at all. Nothing is
+    read when none of the subscription's invoices is known (nothing to read it from).
+    """
+    trial = _trial_window(sub)
+    if trial is None or (sub.ended_at is not None and sub.ended_at <= trial[1]):
+        return None
+    own = [i.created for i in invoices if i.subscription_id == sub.id]
+    if not own:
+        return None
+    first = min((t for t in own if t >= trial[1]), default=None)
+    if first is not None and first <= trial[1] + _TRIAL_INVOICE_DELAY:
+        return None
+    return trial[1], first
 
 
 def _change_time(sub: Subscription, before: str, after_ts: int, invoices: Sequence[Invoice]) -> int:
