@@ -184,3 +184,24 @@ def test_what_cannot_be_done_says_so() -> None:
     acct.cancel(sub, on(3, 18))  # a paused trial canceled by the merchant: no invoice, no period
     assert (sub["status"], sub["ended_at"]) == ("canceled", ts(3, 18))
     assert [i["total"] for i in invoices_of(acct, sub)] == [0]
+
+
+def test_a_send_invoice_trial_needs_no_card() -> None:
+    """The customer pays the emailed invoice: the trial converts, whatever its end behavior."""
+    acct = BillingAccount(on(1, 1), seed=4)
+    customer = acct.create_customer("Ada", "ada@example.com", on(3, 1), payment_method=False)
+    price = acct.create_price(3000, "month", product="Pro", at=on(3, 1))
+    sub = acct.subscribe(
+        customer,
+        [(price, 1)],
+        on(3, 1),
+        trial_days=14,
+        trial_end_behavior="pause",
+        collection_method="send_invoice",
+    )
+    acct.advance(on(3, 16))
+    assert sub["status"] == "active"
+    assert [(i["total"], i["status"]) for i in invoices_of(acct, sub)] == [
+        (0, "paid"),
+        (3000, "open"),
+    ]

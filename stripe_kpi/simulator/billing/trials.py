@@ -53,6 +53,8 @@ class Trials(Schedules):
     def trial_ends_unconverted(self, st: SubState, at: int) -> bool:
         if super().trial_ends_unconverted(st, at):
             return True
+        if st.obj["collection_method"] == "send_invoice":
+            return False  # the customer pays the emailed invoice: no payment method is needed
         if self.has_payment_method(st.obj["customer"], st):
             return False
         behavior = st.obj["trial_settings"]["end_behavior"]["missing_payment_method"]
