@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.saas import generate_account
 
 
 def on(month: int, day: int, hour: int = 0) -> datetime:
@@ -205,3 +206,28 @@ def test_a_send_invoice_trial_needs_no_card() -> None:
         (0, "paid"),
         (3000, "open"),
     ]
+
+
+def test_the_demo_account_has_cardless_trials_of_each_behavior() -> None:
+    """``cardless_trials``: a few % of the demo's trials start without a card (seed 5, 400
+    customers: trials of each end behavior, one paused and resumed, one canceled at its end, and
+    invoiced ones whose first payment failed)."""
+    acct = generate_account(5, 400, on(1, 1).replace(year=2024), on(1, 1))
+    trials = [s for s in acct.subscriptions.values() if s["trial_end"]]
+
+    def behavior(sub: dict) -> str:
+        return sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+
+    assert {behavior(s) for s in trials} == {"create_invoice", "pause", "cancel"}
+    assert any(
+        behavior(s) == "pause" and s["billing_cycle_anchor"] > s["trial_end"] for s in trials
+    )
+    assert any(behavior(s) == "cancel" and s["ended_at"] == s["trial_end"] for s in trials)
+    at_trial_end = {s["id"]: s["trial_end"] for s in trials}
+    first_attempts = [
+        i["attempt_count"]
+        for i in acct.invoices.values()
+        if i["parent"]
+        and i["created"] == at_trial_end.get(i["parent"]["subscription_details"]["subscription"])
+    ]
+    assert max(first_attempts) > 1  # invoiced at the trial's end without a card: it failed

@@ -10,8 +10,9 @@ seats on graduated or volume tiers, a coupon limited to the add-ons), a few grac
 (``grace_periods``: payment collection paused, its renewals voided, drafted or uncollectible),
 a few stacked discounts and prices billed through their ``currency_options``
 (``discount_stacks``), a few subscription schedules (``scheduled_changes``: an upgrade at
-the next renewal, a ramp in three phases), and a few one-off invoices, credit notes and deleted
-customers (``cash_events``).
+the next renewal, a ramp in three phases), a few one-off invoices, credit notes and deleted
+customers (``cash_events``), and a few trials started without a card (``cardless_trials``:
+paused, invoiced or canceled at the trial's end).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -33,6 +34,7 @@ from stripe_kpi.simulator.addon_packs import (
     run_pack_step,
 )
 from stripe_kpi.simulator.billing import BillingAccount
+from stripe_kpi.simulator.cardless_trials import plan_cardless_trial, run_cardless_step
 from stripe_kpi.simulator.cash_events import plan_cash, run_cash_step
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
 from stripe_kpi.simulator.discount_stacks import (
@@ -149,6 +151,15 @@ def _generate(
             steps.append(_Step(schedule[0], index, 40_000, "schedule", schedule[1]))
         cash = plan_cash(random.Random(f"{seed}:{index}:cash"), signup.at, t1)  # its own too
         steps.extend(_Step(at, index, 50_000 + n, k, a) for n, (at, k, a) in enumerate(cash))
+        if signup.args["trial"] and not signup.args["lapses"]:  # and this one
+            rng = random.Random(f"{seed}:{index}:cardless")
+            cardless = plan_cardless_trial(rng, signup.at, _TRIAL_DAYS, t1)
+            if cardless is not None:
+                signup.args["cardless"], later = cardless
+                steps.extend(
+                    _Step(at, index, 60_000 + n, "cardless", {"kind": kind})
+                    for n, (at, kind) in enumerate(later)
+                )
     steps.sort()
     lives: dict[int, _Life] = {}
     dispute_left = [max(1, customers // 500)]
@@ -216,6 +227,7 @@ _PLANS = [("starter_m", 30), ("pro_m", 25), ("pro_y", 10), ("pro_q", 5), ("lite_
           ("seats_m", 15), ("business_m", 6), ("starter_y", 4)]  # fmt: skip
 _UPGRADES = {"starter_m": "pro_m", "starter_y": "pro_y", "pro_m": "starter_m", "pro_y": "starter_y"}
 _SWITCH = {"starter_m": "starter_y", "starter_y": "starter_m", "pro_m": "pro_y", "pro_y": "pro_m"}
+_TRIAL_DAYS = 14
 
 
 def _plan_customer(rng: random.Random, index: int, t0: int, t1: int) -> list[_Step]:
@@ -339,6 +351,9 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
                 life.customer = None  # deleted: nothing more happens to them
         return
     live = [s for s in life.subs if s["status"] not in ("canceled", "incomplete_expired")]
+    charged = kind in ("second", "reactivate", "stack", "option") or kind.startswith("pack")
+    if charged and not (life.customer and acct.has_payment_method(life.customer["id"])):
+        return  # no card yet: nothing else can be charged (only a $0 trial can start, for Stripe)
     if kind.startswith("pack"):
         if c.packs is not None and life.customer is not None and (live or kind != "pack"):
             bought = run_pack_step(acct, c.packs, life.customer, life.pack, at, kind, args)
@@ -363,11 +378,17 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
     if not live:
         return
     sub = live[0]
+    if kind == "cardless" and life.customer is not None:
+        run_cardless_step(acct, life.customer, sub, at, args["kind"])
+        return
+    if sub["status"] == "paused" and kind not in ("cancel", "one_off"):
+        return  # a paused subscription neither changes nor bills until it resumes
     item = sub["items"]["data"][0]
     nickname = _nickname(c, item["price"])
     if kind == "cancel":
         for s in live:
-            acct.cancel(s, at, **args)
+            now = args["at_period_end"] and s["status"] == "paused"  # no period runs: now
+            acct.cancel(s, at, **(args | {"at_period_end": args["at_period_end"] and not now}))
     elif kind == "fail":
         days = args["recover_days"]
         until = None if days is None else at + timedelta(days=days)
@@ -410,24 +431,27 @@ def _run(acct: BillingAccount, c: _Catalog, life: _Life, step: _Step, dispute_le
 
 def _signup(acct: BillingAccount, c: _Catalog, life: _Life, at: datetime, a: dict) -> None:
     life.currency = a["currency"]
+    cardless = a.get("cardless")
     life.customer = acct.create_customer(
         a["name"],
         a["email"],
         at,
         country={"usd": "US", "eur": "DE", "gbp": "GB"}[a["currency"]],
         metadata={"company": a["company"]},
+        payment_method=cardless is None,
     )
     price = c.prices[_local(a["plan"], a["currency"])]
-    if a["setup_fee"] and a["currency"] == "usd":
+    if a["setup_fee"] and a["currency"] == "usd" and cardless is None:
         acct.add_invoice_item(life.customer, a["setup_fee"], at, description="Setup fee")
     sub = acct.subscribe(
         life.customer,
         [(price, a["quantity"])],
         at,
-        trial_days=14 if a["trial"] else None,
+        trial_days=_TRIAL_DAYS if a["trial"] else None,
         coupon=c.coupons[a["coupon"]] if a["coupon"] else None,
         tax_rates=[c.taxes[a["tax"]]] if a["tax"] else (),
         collection_method="send_invoice" if a["send_invoice"] else "charge_automatically",
+        trial_end_behavior=cardless or "create_invoice",
     )
     life.subs.append(sub)
     if a["lapses"]:
