@@ -102,3 +102,11 @@ def test_a_first_invoice_within_the_hour_of_the_trial_end_is_no_pause() -> None:
     account = Account()
     trial(account, resumed_at=TRIAL_END + 59 * 60)
     assert moves(run(account)) == [(date(2026, 3, 15), "new", 3000)]
+
+
+def test_a_trial_stored_before_its_end_is_expected_to_convert() -> None:
+    """Stored while trialing (synced before 15 Mar), read later: nothing says it paused, so it
+    converts at its end as a trial does (new +30.00 on 15 Mar) until a sync says otherwise."""
+    account = Account()
+    trial(account, resumed_at=None, status="trialing")
+    assert moves(run(account)) == [(date(2026, 3, 15), "new", 3000)]

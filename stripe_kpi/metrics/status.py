@@ -83,10 +83,14 @@ def paused_after_trial(
     its 30 days of events, so a subscription that outlived its trial but whose first invoice after
     it came later (or never) was paused in between: its MRR counts from that invoice on (METRICS.md
     §1: ``paused`` counts zero), and one canceled while paused never counted at all. Nothing is
-    read when none of the subscription's invoices is known (nothing to read it from).
+    read when none of the subscription's invoices is known (nothing to read it from), nor while
+    the subscription is stored ``trialing``: then the data predate the trial's end, and a trial is
+    expected to convert, as before any pause (a later sync brings what happened).
     """
     trial = _trial_window(sub)
-    if trial is None or (sub.ended_at is not None and sub.ended_at <= trial[1]):
+    if trial is None or sub.status == "trialing":
+        return None
+    if sub.ended_at is not None and sub.ended_at <= trial[1]:
         return None
     own = [i.created for i in invoices if i.subscription_id == sub.id]
     if not own:
