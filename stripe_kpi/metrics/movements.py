@@ -56,7 +56,10 @@ class TrialOutcome(NamedTuple):
     "Became paying" is read with the MRR rules: the subscription counts MRR at the end of the day
     its trial ended. A first payment that fails leaves it ``past_due``, which counts, so that trial
     converted (and a later dunning end is an involuntary churn); a trial canceled early ended when
-    it was canceled, not converted.
+    it was canceled, not converted. Trials that end without a payment method follow the same
+    rule: ``create_invoice`` ones are ``past_due`` at once, so converted even if they never pay;
+    ``pause`` ones are ``paused`` (counts zero), so not converted, and a later resume is a ``new``
+    movement on its day, not a late conversion (METRICS.md §4 names no window).
     """
 
     subscription_id: str
