@@ -30,7 +30,7 @@ from stripe_kpi.sync.events import STORED_EVENTS
 
 #: Objects of one kind written per transaction (an invoice carries ~1-2 lines).
 _BATCH = 2_000
-#: Object kinds the sync stores; ``invoiceitems`` and ``disputes`` are only there to expand ids.
+#: Object kinds the sync stores (invoice items: only the pending ones, as the backfill lists them).
 _KINDS = (
     "customers",
     "products",
@@ -39,6 +39,8 @@ _KINDS = (
     "tax_rates",
     "discounts",
     "subscriptions",
+    "subscription_schedules",
+    "invoiceitems",
     "invoices",
     "events",
 )
@@ -56,6 +58,22 @@ class _Ids:
 
     def __init__(self) -> None:
         self.seen: dict[str, dict[str, Any]] = {}
+        #: a shared coupon's ``applies_to`` products, over every chunk written so far
+        self.applies_to: dict[str, list[str]] = {}
+
+    def share(self, rows: mapping.Rows) -> None:
+        """A shared coupon limited to products (``ADDONS25``) names each chunk's own products:
+        the one row they share must name them all, or the chunks written first would bill a
+        discount their stored coupon no longer applies to."""
+        for row in rows.get("coupon", []):
+            raw = json.loads(row["raw"])
+            products = (raw.get("applies_to") or {}).get("products")
+            if products is None:
+                continue
+            known = self.applies_to.setdefault(row["id"], [])
+            known += [p for p in products if p not in known]
+            raw["applies_to"]["products"] = list(known)
+            row["raw"] = mapping.dumps(raw)
 
     def check(self, rows: mapping.Rows, chunk: int) -> None:
         for table, batch in rows.items():
@@ -80,6 +98,8 @@ def _objects(data: Any, kind: str) -> Iterator[dict[str, Any]]:
     for obj in data.objects.get(kind, {}).values():
         if kind == "events" and not obj["type"].startswith(STORED_EVENTS):
             continue
+        if kind == "invoiceitems" and obj.get("invoice") is not None:
+            continue
         yield obj
 
 
@@ -93,6 +113,7 @@ def write_chunk(engine: Engine, data: Any, ids: _Ids, chunk: int) -> dict[str, i
             for obj in objects[start : start + _BATCH]:
                 mapping.merge_rows(rows, mapping.rows_for(obj))
             ids.check(rows, chunk)
+            ids.share(rows)
             with session_scope(engine) as session:
                 upsert_rows(session, rows)
         counts[kind] = len(objects)
