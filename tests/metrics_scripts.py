@@ -93,7 +93,9 @@ def _fits(coupon: str | None, currency: str) -> bool:
     return coupon is None or COUPONS[coupon].get("currency", currency) == currency
 
 
-def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[Action]:
+def _customer_actions(
+    draw: Callable, index: int, behaviors: list[str], cardless_trials: bool = False
+) -> list[Action]:
     currency_pick = draw(st.sampled_from(["usd"] * 4 + ["eur"]))
     keys = [k for k in PRICES if _bills_in(k, currency_pick)]
     start = draw(st.integers(0, DAYS - 40))
@@ -110,8 +112,16 @@ def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[
     # a repeating coupon on both, ended at a renewal, converts EUR at an older period's rate).
     on_item = [c for c in ITEM_COUPONS if c in fitting and c not in (coupon, more)]
     item_coupon = draw(st.sampled_from([None] * 4 + on_item))
-    terms = (price, quantity, trial, coupon, more, item_coupon, currency_pick)
+    cardless = None
+    if cardless_trials:
+        # A trial started without a card: what its end does then (billing.trials), and maybe a
+        # card (and the resume of a paused one) some days after it.
+        trial, coupon, more, item_coupon = 14, None, None, None
+        cardless = draw(st.sampled_from(["pause", "create_invoice", "cancel"]))
+    terms = (price, quantity, trial, coupon, more, item_coupon, currency_pick, cardless)
     actions = [Action(start, draw(st.integers(1, 22)), index, "subscribe", terms)]
+    if cardless in ("pause", "create_invoice") and draw(st.booleans()):
+        actions.append(Action(start + 14 + draw(st.integers(0, 20)), 23, index, "card"))
     day = start
     for _ in range(draw(st.integers(0, 4))):
         day += draw(st.integers(1, 60))
@@ -157,13 +167,22 @@ def _customer_actions(draw: Callable, index: int, behaviors: list[str]) -> list[
 
 
 @st.composite
-def scripts(draw: Callable, *, max_customers: int = 4, prorate_only: bool = False) -> list[Action]:
-    """A random account history: a few customers, each subscribing and then living a little."""
+def scripts(
+    draw: Callable,
+    *,
+    max_customers: int = 4,
+    prorate_only: bool = False,
+    cardless_trials: bool = False,
+) -> list[Action]:
+    """A random account history: a few customers, each subscribing and then living a little
+    (with ``cardless_trials``: each on a trial started without a card)."""
     behaviors = ["create_prorations", "always_invoice"]
     if not prorate_only:
         behaviors.append("none")
     count = draw(st.integers(1, max_customers))
-    actions = [a for i in range(count) for a in _customer_actions(draw, i, behaviors)]
+    actions = [
+        a for i in range(count) for a in _customer_actions(draw, i, behaviors, cardless_trials)
+    ]
     return sorted(actions, key=lambda a: (a.day, a.hour, a.customer))
 
 
@@ -212,9 +231,13 @@ class _Runner:
                 return sub
         return None
 
-    def subscribe(self, a: Action, at: datetime, price: str, quantity: int, **kw: Any) -> None:
+    def subscribe(
+        self, a: Action, at: datetime, price: str, quantity: int, card: bool = True, **kw: Any
+    ) -> None:
         if a.customer not in self.customers:
-            self.customers[a.customer] = self.acct.create_customer(f"C{a.customer}", None, at)
+            self.customers[a.customer] = self.acct.create_customer(
+                f"C{a.customer}", None, at, payment_method=card
+            )
         customer = self.customers[a.customer]
         tax = [self.vat] if PRICES[price][4].get("tax_behavior") == "inclusive" else []
         sub = self.acct.subscribe(
@@ -228,7 +251,7 @@ class _Runner:
         if a.kind != "subscribe":
             at += timedelta(minutes=self.offset)
         if a.kind == "subscribe":
-            price, quantity, trial, coupon, more, item_coupon, currency = a.args
+            price, quantity, trial, coupon, more, item_coupon, currency, cardless = a.args
             item_coupons = None
             if item_coupon is not None:
                 item_coupons = {self.prices[price]["id"]: [self.coupons[item_coupon]]}
@@ -236,8 +259,14 @@ class _Runner:
                 a, at, price, quantity, trial_days=trial,
                 coupon=None if coupon is None else self.coupons[coupon],
                 coupons=[] if more is None else [self.coupons[more]],
-                item_coupons=item_coupons, currency=currency,
+                item_coupons=item_coupons, currency=currency, card=cardless is None,
+                trial_end_behavior=cardless or "create_invoice",
             )  # fmt: skip
+            return
+        if a.kind == "card":
+            self.acct.add_payment_method(self.customers[a.customer], at)
+            for paused in (s for s in self.subs[a.customer] if s["status"] == "paused"):
+                self.acct.resume(paused, at)
             return
         if a.customer in self.deleted:
             return
