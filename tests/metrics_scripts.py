@@ -192,7 +192,7 @@ class Played:
     as_of: datetime
     #: day → customer id → MRR at the end of that day, from the subscriptions as they were
     oracle: dict[date, dict[str, int]] = field(default_factory=dict)
-    #: customers whose schedule may take a repeating discount off before its end
+    #: customers whose schedule may take a discount off (dated by the next renewal only)
     cut_short: set[str] = field(default_factory=set)
 
 
@@ -351,9 +351,11 @@ class _Runner:
             (self.acct.discounts[d]["source"]["coupon"] for d in sub["discounts"])
             if phase_coupon is None or c != phase_coupon["id"]
         ]  # fmt: skip
-        if any(c["duration"] == "repeating" for c in dropped):
-            # A repeating discount taken off before its end: once its events are gone, only the
-            # next renewal dates it (history.linked_discounts).
+        on_items = any(i.get("discounts") for i in sub["items"]["data"])
+        if dropped or on_items:
+            # A discount a phase takes off (the subscription's, or an item's with its item):
+            # once its events are gone, only the next renewal line dates it, not the phase's
+            # start (history.linked_discounts; a known gap: the stored phases could date it).
             self.cut_short.add(sub["customer"])
         start = at + timedelta(days=delay)
         phase = Phase(start, items, coupon=phase_coupon, proration_behavior=behavior)
@@ -396,8 +398,11 @@ def stored_rows(data: StripeData) -> dict[str, list[dict]]:
     rows: dict[str, list[dict]] = {}
     for objects in data.objects.values():
         for obj in objects.values():
-            if obj.get("object") in _STORED:
-                merge_rows(rows, rows_for(obj))
+            if obj.get("object") not in _STORED:
+                continue
+            if obj["object"] == "invoiceitem" and obj.get("invoice") is not None:
+                continue  # the sync keeps only the pending ones (GET /v1/invoiceitems?pending=true)
+            merge_rows(rows, rows_for(obj))
     return rows
 
 

@@ -13,7 +13,7 @@ from tests.test_metrics_properties import _compute, _day_end_mrr
 
 def _subscribe(price: str, trial: int | None = None, coupon: str | None = None,
                more: str | None = None) -> Action:  # fmt: skip
-    return Action(0, 1, 0, "subscribe", (price, 1, trial, coupon, more, None, "usd"))
+    return Action(0, 1, 0, "subscribe", (price, 1, trial, coupon, more, None, "usd", None))
 
 
 def _mrr_on(
@@ -62,3 +62,30 @@ def test_a_repeating_discount_taken_off_before_its_end_stops_counting() -> None:
     ]
     assert _mrr_on(script, date(2026, 1, 6), every_event=True) == (2500, 2500)
     assert _mrr_on(script, date(2026, 2, 2), every_event=False) == (2500, 2500)
+
+
+def test_a_repeating_discount_that_ran_out_before_dunning_ended_the_subscription_still_counts():
+    # $10/month, 14-day trial from 1 Jan, 25 % off for 2 months (to 1 Mar); at the trial's end
+    # (15 Jan, a minute after its renewal) it moves to $25 with prorations; from 16 Jan every
+    # payment fails and dunning cancels it on 2 Mar. On 15 Jan: 2500 × 0.75 = 1875. The
+    # subscription, canceled, no longer lists the discount, and no line starts after 1 Mar:
+    # it ran its course by the subscription's end all the same.
+    script = [
+        Action(0, 1, 0, "subscribe", ("m10", 1, 14, "pct25x2", None, None, "usd", None)),
+        Action(14, 1, 0, "price", ("create_prorations",)),
+        Action(15, 1, 0, "fail", (None,)),
+    ]
+    assert _mrr_on(script, date(2026, 1, 15), every_event=False) == (1875, 1875)
+
+
+def test_a_pending_proration_takes_the_subscriptions_inclusive_tax() -> None:
+    # $33.33/month tax inclusive (20 % VAT on the subscription) from 7 Apr (day 96), 14-day
+    # trial; $10 from 22 Apr; renewals on the 21st at 01:07; $25 from 21 Jun 01:08, a minute
+    # after that renewal: its prorations wait for the next invoice. On 26 Jun, net of the VAT:
+    # 2500 / 1.2 = 2083.33 → 2083 (the pending item carries no tax yet; its invoice will).
+    script = [
+        Action(96, 1, 0, "subscribe", ("m33", 1, 14, None, None, None, "usd", None)),
+        Action(111, 1, 0, "price", ("create_prorations",)),
+        Action(171, 1, 0, "price", ("create_prorations",)),
+    ]
+    assert _mrr_on(script, date(2026, 6, 26), every_event=True) == (2083, 2083)

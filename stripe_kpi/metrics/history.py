@@ -239,7 +239,11 @@ def _passes(records: SubscriptionRecords, catalog: Catalog, reporting: str) -> _
     invoices = [i for i in records.invoices.values() if i.subscription_id in (None, sub.id)]
     life = lifecycle(sub, records.snapshots, invoices)
     versions, latest = item_versions(records, catalog, reporting)
-    return _Passes(invoices, life, versions, linked_discounts(records, catalog, latest))
+    # An ended subscription is known as it was at its end: a discount whose window closed by
+    # then and that it no longer lists ran its course, even when no line starts after it closed
+    # (dunning ended it between the last renewal and the next).
+    known_until = max(latest, sub.ended_at or 0)
+    return _Passes(invoices, life, versions, linked_discounts(records, catalog, known_until))
 
 
 def components_as_of(

@@ -33,6 +33,7 @@ from typing import NamedTuple
 from stripe_kpi.metrics.catalog import Catalog
 from stripe_kpi.metrics.money import ONE, monthly, price_amount
 from stripe_kpi.metrics.records import (
+    PENDING,
     Invoice,
     InvoiceLine,
     Price,
@@ -112,7 +113,12 @@ def _priced(
 
 
 def _line_state(
-    line: InvoiceLine, price: Price | None, sub: Subscription, catalog: Catalog, foreign: bool
+    line: InvoiceLine,
+    price: Price | None,
+    sub: Subscription,
+    catalog: Catalog,
+    foreign: bool,
+    tax_ids: tuple[str, ...] = (),
 ) -> ItemState:
     metered = price is not None and price.metered
     priced = None if metered else _priced(price, line.quantity, sub.currency)
@@ -141,9 +147,20 @@ def _line_state(
         interval_count=count,
         product_id=None if price is None else price.product_id,
         discount_ids=_line_discounts(line, catalog),
-        tax_factor=catalog.tax_factor_of_line(line),
+        tax_factor=_tax_factor(line, sub, catalog, tax_ids),
         period_start=period_start,
     )
+
+
+def _tax_factor(
+    line: InvoiceLine, sub: Subscription, catalog: Catalog, tax_ids: tuple[str, ...]
+) -> Decimal:
+    """A pending proration carries no tax yet: Stripe taxes it when its invoice is made, with
+    the item's tax rates or else the subscription's defaults, as a line of that invoice will be
+    (an inclusive rate then takes its share of the amount). An invoice line says its own."""
+    if line.invoice_id == PENDING and not line.tax_inclusive_amount:
+        return catalog.tax_factor_of_rates(tax_ids or sub.default_tax_rate_ids)
+    return catalog.tax_factor_of_line(line)
 
 
 def _line_discounts(line: InvoiceLine, catalog: Catalog) -> tuple[str, ...]:
@@ -178,8 +195,10 @@ def _line_assertions(
     # after that renewal. (A change that restarts the cycle credits the old period instead,
     # which ends later than the new one: it applies before, as any other proration.)
     renewed = {(ln.period_start, ln.period_end) for ln in records.lines if not ln.proration}
+    item_taxes = {i.id: i.tax_rate_ids for i in records.items}
     for line in records.lines:
         late = line.proration and (line.period_start, line.period_end) in renewed
+        tax_ids = item_taxes.get(line.subscription_item_id or "", ())
         if line.proration and line.amount < 0:
             rank = _LATE_END if late else _END
             out.append((line.period_start, rank, line.id, _END, line.subscription_item_id))
@@ -199,9 +218,9 @@ def _line_assertions(
             )
             state = memo.get(key)
             if state is None:
-                state = memo[key] = _line_state(line, price, sub, catalog, foreign)
+                state = memo[key] = _line_state(line, price, sub, catalog, foreign, tax_ids)
         else:
-            state = _line_state(line, price, sub, catalog, foreign)
+            state = _line_state(line, price, sub, catalog, foreign, tax_ids)
         if state.metered:
             out.append((line.period_end, _SET, line.id, _SET, (state, None, None)))
         elif not line.proration:
