@@ -75,3 +75,9 @@ def without_eventless_fields(tables: dict[str, list[tuple]]) -> dict[str, list[t
 
 def line_count(data: StripeData) -> int:
     return sum(len(invoice["lines"]["data"]) for invoice in data.objects["invoices"].values())
+
+
+def synced_rows(engine: Engine, since: int) -> dict[str, list[tuple]]:
+    """What an incremental copy and a fresh full sync must agree on: every Stripe row, the
+    events Stripe still returns (created at ``since`` or later), the eventless fields left out."""
+    return without_eventless_fields(dump(engine, events_since=since))
