@@ -69,17 +69,7 @@ class Adjustments(Pauses):
         if not waiting:
             raise ValueError(f"customer {cus['id']} has no pending one-off invoice items")
         with self._api_call(at) as t:
-            invoice = self.issue_invoice(
-                self.ids.new("in"),
-                cus["id"],
-                None,
-                t,
-                billing_reason="manual",
-                lines=[],
-                period=(t, t),
-                finalize="now",
-                currency=currency,
-            )
+            invoice = self.invoice_one_offs(cus["id"], t, currency)
             if description is not None:
                 invoice["description"] = description
             return invoice

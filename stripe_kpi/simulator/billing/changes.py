@@ -313,18 +313,24 @@ class Changes(Renewals):
             )
             self.add_pending(ii, t)
             if invoice_now:
-                self.issue_invoice(
-                    self.ids.new("in"),
-                    cus["id"],
-                    None,
-                    t,
-                    billing_reason="manual",
-                    lines=[],
-                    period=(t, t),
-                    finalize="now",
-                    currency=currency,
-                )
+                self.invoice_one_offs(cus["id"], t, currency)
             return ii
+
+    def invoice_one_offs(self, customer_id: str, t: int, currency: str) -> StripeDict:
+        """An invoice of its own for the customer's pending one-off items, at ``t`` (inside an
+        API call): no subscription, ``billing_reason="manual"``, finalized and charged at once.
+        ``issue_invoice`` takes the pending items with no subscription in ``currency``."""
+        return self.issue_invoice(
+            self.ids.new("in"),
+            customer_id,
+            None,
+            t,
+            billing_reason="manual",
+            lines=[],
+            period=(t, t),
+            finalize="now",
+            currency=currency,
+        )
 
     def void_invoice(self, invoice: Ref, at: datetime | None = None) -> StripeDict:
         """The merchant voids an open invoice (forgives it): nothing is owed, retries stop,
