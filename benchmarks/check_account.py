@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _account_args import account_url, add_account_arguments  # noqa: E402
 
 from stripe_kpi.store.engine import open_database  # noqa: E402
 
@@ -81,12 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--chunk", type=int, default=5_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", help="another database (default: SQLite in a temp dir)")
-    parser.add_argument("--reuse", type=Path, help="a file metrics_recompute.py --keep wrote")
+    add_account_arguments(parser, customers=100_000, chunk=5_000)
     parser.add_argument(
         "--with-rebuild",
         action="store_true",
@@ -113,10 +109,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, tmp: str) -> None:
-    if args.reuse:
-        url = f"sqlite:///{args.reuse.resolve()}"
-    else:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'check.db'}"
+    url = account_url(args, Path(tmp) / "check.db")
     from _account_db import account_in
 
     engine = open_database(url)

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _account_args import account_url, add_account_arguments  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from stripe_kpi.metrics import Computed  # noqa: E402
@@ -52,20 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=3_000)
-    parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--chunk", type=int, default=3_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", help="another database (default: SQLite in a temp dir)")
-    parser.add_argument("--reuse", type=Path, help="a file metrics_recompute.py --keep wrote")
+    add_account_arguments(parser, customers=3_000, chunk=3_000)
     args = parser.parse_args()
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     with tempfile.TemporaryDirectory(prefix="derive_pending_") as tmp:
-        if args.reuse:
-            url = f"sqlite:///{args.reuse.resolve()}"
-        else:
-            url = args.database_url or f"sqlite:///{Path(tmp) / 'derive.db'}"
-        run(args, url)
+        run(args, account_url(args, Path(tmp) / "derive.db"))
 
 
 def run(args: argparse.Namespace, url: str) -> None:

@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _account_args import account_url, add_account_arguments  # noqa: E402
 from sqlalchemy import Engine, delete, select, text  # noqa: E402
 
 from stripe_kpi.store.engine import open_database, session_scope, upsert_rows  # noqa: E402
@@ -311,14 +312,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--chunk", type=int, default=5_000)
-    parser.add_argument("--seed", type=int, default=1)
+    add_account_arguments(
+        parser,
+        customers=100_000,
+        chunk=5_000,
+        reuse_help="a file --keep wrote: skip the generation",
+    )
     parser.add_argument("--touched", type=int, default=100)
-    parser.add_argument("--database-url", help="another database (default: SQLite in a temp dir)")
     parser.add_argument("--keep", type=Path, help="generate into this SQLite file and keep it")
-    parser.add_argument("--reuse", type=Path, help="a file --keep wrote: skip the generation")
     parser.add_argument("--verify", action="store_true", help="check the tables row for row")
     parser.add_argument(
         "--measure", choices=("full", "incremental", "verify"), help=argparse.SUPPRESS
@@ -338,13 +339,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, tmp: str) -> None:
-    if args.reuse:
-        url = f"sqlite:///{args.reuse.resolve()}"
-    elif args.database_url:
-        url = args.database_url
-    else:
-        path = args.keep.resolve() if args.keep else Path(tmp) / "metrics.db"
-        url = f"sqlite:///{path}"
+    url = account_url(args, args.keep.resolve() if args.keep else Path(tmp) / "metrics.db")
     from _account_db import account_in
 
     engine = open_database(url)
