@@ -50,11 +50,14 @@ _new = tuple.__new__
 #: The columns :func:`inputs_from_rows` reads, by table: a loader selects just these (``raw`` is
 #: only needed where listed: it is most of a row's size).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "customer": ("id", "created", "currency", "email", "name", "deleted"),
+    "customer": (
+        "id", "created", "currency", "email", "name", "deleted", "address_country", "metadata",
+    ),
     "price": (
         "id", "currency", "type", "billing_scheme", "unit_amount", "unit_amount_decimal",
         "tiers_mode", "tiers", "transform_quantity", "recurring_interval",
         "recurring_interval_count", "recurring_usage_type", "tax_behavior", "product_id", "raw",
+        "nickname",
     ),
     "coupon": (
         "id", "duration", "percent_off", "amount_off", "currency", "duration_in_months", "raw",
@@ -214,6 +217,8 @@ def _customer(row: Row) -> Customer:
         email=row.get("email"),
         name=row.get("name"),
         deleted=bool(row.get("deleted")),
+        country=row.get("address_country"),
+        metadata=tuple(sorted((_json(row.get("metadata")) or {}).items())),
     )
 
 
@@ -262,6 +267,7 @@ def _price(row: Row) -> Price:
         recurring_usage_type=row.get("recurring_usage_type"),
         tax_behavior=row.get("tax_behavior"),
         product_id=row.get("product_id"),
+        nickname=row.get("nickname"),
         currency_options=tuple(options),
     )
 

@@ -49,6 +49,10 @@ class Customer:
     email: str | None = None
     name: str | None = None
     deleted: bool = False
+    #: ``address.country``, None without an address (the ``country`` segment, METRICS.md §8).
+    country: str | None = None
+    #: ``metadata``, sorted by key (the ``metadata:KEY`` segments).
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,8 @@ class Price:
     recurring_usage_type: str | None = None
     tax_behavior: str | None = None
     product_id: str | None = None
+    #: The price's ``nickname`` (the ``plan`` segment; its id when it has none).
+    nickname: str | None = None
     #: ``currency_options`` of a multi-currency price: (currency, unit amount, tiers).
     currency_options: tuple[tuple[str, Decimal | None, tuple[Tier, ...]], ...] = ()
 

@@ -11,8 +11,9 @@ seats on graduated or volume tiers, a coupon limited to the add-ons), a few grac
 a few stacked discounts and prices billed through their ``currency_options``
 (``discount_stacks``), a few subscription schedules (``scheduled_changes``: an upgrade at
 the next renewal, a ramp in three phases), a few one-off invoices, credit notes and deleted
-customers (``cash_events``), and a few trials started without a card (``cardless_trials``:
-paused, invoiced or canceled at the trial's end).
+customers (``cash_events``), a few trials started without a card (``cardless_trials``:
+paused, invoiced or canceled at the trial's end), and customers' countries (a few without an
+address) and ``segment`` tags in their metadata (``customer_profiles``).
 
 Each customer's life is planned from its own random stream (so adding customers does not
 change the others), then every planned step of every customer runs in time order on one
@@ -37,6 +38,7 @@ from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.cardless_trials import plan_cardless_trial, run_cardless_step
 from stripe_kpi.simulator.cash_events import plan_cash, run_cash_step
 from stripe_kpi.simulator.clock import DAY, from_unix, to_unix
+from stripe_kpi.simulator.customer_profiles import plan_profile
 from stripe_kpi.simulator.discount_stacks import (
     StackCatalog,
     build_stack_catalog,
@@ -136,6 +138,10 @@ def _generate(
         planned = _plan_customer(random.Random(f"{seed}:{index}"), index, t0, t1)
         steps.extend(planned)
         signup = planned[0]
+        country, tags = plan_profile(  # a stream of its own: where they are, how they're tagged
+            random.Random(f"{seed}:{index}:profile"), signup.args["currency"]
+        )
+        signup.args["country"], signup.args["metadata"] = country, tags
         if signup.args["currency"] == "usd":  # a stream of its own: the rest is drawn as before
             pack = plan_pack(random.Random(f"{seed}:{index}:pack"), signup.at, t1)
             steps.extend(_Step(at, index, 10_000 + n, k, a) for n, (at, k, a) in enumerate(pack))
@@ -436,8 +442,8 @@ def _signup(acct: BillingAccount, c: _Catalog, life: _Life, at: datetime, a: dic
         a["name"],
         a["email"],
         at,
-        country={"usd": "US", "eur": "DE", "gbp": "GB"}[a["currency"]],
-        metadata={"company": a["company"]},
+        country=a.get("country"),
+        metadata={"company": a["company"], **a.get("metadata", {})},
         payment_method=cardless is None,
     )
     price = c.prices[_local(a["plan"], a["currency"])]

@@ -64,6 +64,10 @@ class Customer(SQLModel, table=True):
     email: str | None = None
     name: str | None = None
     currency: str | None = None
+    #: ``address.country`` (ISO 3166-1 alpha-2), None without an address: the ``country`` segment.
+    address_country: str | None = None
+    #: ``metadata`` as JSON (an object of strings): the ``metadata:KEY`` segments.
+    metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text, nullable=True))
     deleted: bool = False
     livemode: bool = False
     raw: str = _raw()

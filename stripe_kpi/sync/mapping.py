@@ -55,12 +55,16 @@ def _get(obj: Mapping[str, Any], *path: str) -> Any:
 
 
 def customer_row(obj: Mapping[str, Any]) -> Row:
+    metadata = obj.get("metadata")
     return {
         "id": obj["id"],
         "created": obj.get("created") or 0,
         "email": obj.get("email"),
         "name": obj.get("name"),
         "currency": obj.get("currency"),
+        # The segments by country and by metadata (METRICS.md §8); an empty metadata is None.
+        "address_country": _get(obj, "address", "country") or None,
+        "metadata": dumps(metadata) if isinstance(metadata, Mapping) and metadata else None,
         "deleted": bool(obj.get("deleted")),
         "livemode": bool(obj.get("livemode")),
         "raw": dumps(obj),
