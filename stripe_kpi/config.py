@@ -104,16 +104,13 @@ class Settings(BaseSettings):
     @field_validator("stripe_api_key", mode="before")
     @classmethod
     def _key_shape(cls, value: object) -> object:
+        """Only tidied here, checked in :meth:`api_key_value`: the commands that read the
+        database alone (``metrics``, ``movements``, ``report``, ``spend``…) never call Stripe, so
+        a malformed key in the environment must not stop them; ``sync``, ``worker`` and
+        ``doctor`` ask for the key and get the one-line error there."""
         if value in (None, ""):
             return None
-        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
-        if not API_KEY_PATTERN.match(text):
-            # Never echo the value: a malformed key may still be most of a real one.
-            raise ValueError(
-                "is not a Stripe secret or restricted key (expected sk_test_…, sk_live_…, "
-                "rk_test_… or rk_live_…)"
-            )
-        return text
+        return str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
 
     @field_validator("stripe_api_base", mode="before")
     @classmethod
@@ -168,13 +165,22 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def api_key_value(self) -> str:
-        """The key in clear, for the one place that needs it (the Stripe client)."""
+        """The key in clear, for the places that call Stripe (the client, ``doctor``, the
+        worker's start), checked for its shape first: a missing or malformed key is one
+        ``ConfigurationError`` line that never echoes it."""
         if self.stripe_api_key is None:
             raise ConfigurationError(
                 "STRIPE_API_KEY is not set: create a restricted read-only key in the Stripe "
                 "dashboard (Developers → API keys) and put it in the environment or .env"
             )
-        return self.stripe_api_key.get_secret_value()
+        key = self.stripe_api_key.get_secret_value()
+        if not API_KEY_PATTERN.match(key):
+            # Never echo the value: a malformed key may still be most of a real one.
+            raise ConfigurationError(
+                "STRIPE_API_KEY is not a Stripe secret or restricted key (expected sk_test_…, "
+                "sk_live_…, rk_test_… or rk_live_…)"
+            )
+        return key
 
 
 def load_settings(**overrides: object) -> Settings:

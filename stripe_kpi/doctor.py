@@ -96,8 +96,11 @@ def check_stripe(settings: Settings) -> list[Check]:
         ]
     from stripe_kpi.stripe_api import client_from_settings, key_kind, key_mode
 
-    key = settings.api_key_value()
-    mode, kind = key_mode(key), key_kind(key)
+    try:
+        key = settings.api_key_value()  # its shape is checked here, not when settings load
+        mode, kind = key_mode(key), key_kind(key)
+    except StripeKpiError as exc:
+        return [Check("stripe key", "fail", exc.message)]
     checks = [Check("stripe key", "ok", f"{kind} key, {mode} mode")]
     if kind == "secret":
         checks.append(

@@ -57,6 +57,22 @@ def test_doctor_names_a_bad_setting(monkeypatch) -> None:
     ]
 
 
+def test_doctor_fails_a_malformed_key_and_still_checks_the_rest(monkeypatch) -> None:
+    """The key's shape is checked where Stripe is called, so doctor names it on the key's own
+    line and goes on with the database and SMTP checks instead of stopping at the settings."""
+    monkeypatch.setenv("STRIPE_API_KEY", "garbage")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "✓ settings: currency usd, time zone UTC"
+    assert (
+        "✗ stripe key: STRIPE_API_KEY is not a Stripe secret or restricted key (expected "
+        "sk_test_…, sk_live_…, rk_test_… or rk_live_…)"
+    ) in lines
+    assert "! smtp: SMTP_HOST is not set" in result.stdout
+    assert "garbage" not in result.stdout
+
+
 def test_doctor_reports_unreachable_smtp(monkeypatch) -> None:
     from tests.pg_cluster import free_port
 

@@ -177,3 +177,21 @@ def test_empty_database(monkeypatch, tmp_path) -> None:
         "error: the database holds no Stripe data yet: run `stripe-kpi sync` first (or "
         "`stripe-kpi demo` to see the simulated account)"
     )
+
+
+def test_a_malformed_key_does_not_stop_the_commands_that_only_read(env, monkeypatch) -> None:
+    """`STRIPE_API_KEY=garbage`: metrics, movements and report read the database and never call
+    Stripe, so they work; sync, which calls Stripe, refuses the key in one line (exit 2)."""
+    monkeypatch.setenv("STRIPE_API_KEY", "garbage")
+    t = _json("--from", "2026-06-01", "--to", "2026-06-30")["totals"]
+    assert (t["mrr_start"], t["mrr_end"]) == (150.0, 110.0)  # Cy's $40 churned on 5 Jun
+    moves = runner.invoke(app, ["movements", "--json", "--from", "2026-01-01"])
+    assert moves.exit_code == 0, moves.output
+    types = [r["type"] for r in json.loads(moves.stdout)]
+    assert types == ["new", "new", "new", "contraction", "churn"]  # Ada, Bob, Cy; Bob; Cy
+    report = runner.invoke(app, ["report", "--date", "2026-06-05"])
+    assert report.exit_code == 0, report.output
+    synced = runner.invoke(app, ["sync"])
+    assert synced.exit_code == 2
+    assert synced.stderr.startswith("error: STRIPE_API_KEY is not a Stripe secret")
+    assert "garbage" not in synced.output

@@ -272,6 +272,7 @@ def worker() -> None:
     from stripe_kpi.worker import run_worker
 
     s = settings()
+    s.api_key_value()  # the worker syncs: a missing or malformed key stops it here, not hourly
     fmt = "json" if s.log_format == "auto" else s.log_format  # the worker logs JSON lines
     # INFO even without --verbose: sync_done and report_done are the worker's heartbeat.
     configure_logging(fmt, logging.DEBUG if _state["debug"] else logging.INFO)
