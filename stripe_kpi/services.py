@@ -7,6 +7,7 @@ Each opens the database it needs and closes it before returning.
 - :func:`sync_and_derive` — one sync, then the derived tables brought up to date;
 - :func:`metrics_document` — the ``--json`` document of METRICS.md §5 for a period;
 - :func:`movements_for` — each customer's movements in a period, with names and feedback;
+- :func:`cohorts_document` — ``stripe-kpi cohorts``: the monthly cohorts' triangle;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
 - :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
   (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded).
@@ -29,6 +30,8 @@ from sqlalchemy import Engine
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, metrics_json
+from stripe_kpi.metrics.calendar import LocalCalendar
+from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
 from stripe_kpi.metrics.kpis import Granularity
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.progress import Advance
@@ -42,6 +45,7 @@ from stripe_kpi.report.deliver import (
 )
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
+from stripe_kpi.store.cohort_table import current_cohorts
 from stripe_kpi.store.current import bring_up_to_date, current_results
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
@@ -250,6 +254,36 @@ def movements_for(
     """Each customer's movements in ``first``…``last``, with names and churn feedback."""
     with _database(settings) as engine:
         return movement_rows(engine, _computed(engine, settings, now), first, last, kind)
+
+
+def cohort_list(settings: Settings, now: datetime, first: date | None = None) -> list[Cohort]:
+    """The monthly cohorts as of ``now`` from ``first``'s month on (None: all), read from
+    ``cohort_month`` (computed from the raw rows only when the tables cannot be current)."""
+    with _database(settings) as engine:
+        return _cohorts(engine, settings, now, first)
+
+
+def _cohorts(engine: Engine, settings: Settings, now: datetime, first: date | None) -> list[Cohort]:
+    tables_up_to_date(engine, settings, now)
+    as_of = now.astimezone(UTC)
+    currency, tz = settings.currency, settings.timezone
+    found = current_cohorts(engine, currency=currency, tz=tz, as_of=as_of, first=first)
+    if found is None:
+        computed = compute_account(engine, currency=currency, tz=tz, as_of=as_of)
+        found = cohorts(computed.customers.values(), computed.last_day)
+        found = [c for c in found if first is None or c.month >= first.replace(day=1)]
+    return found
+
+
+def cohorts_document(
+    settings: Settings, now: datetime, first: date | None, metric: CohortMetric
+) -> dict[str, Any]:
+    """The ``stripe-kpi cohorts --json`` document (``metrics.cohorts.cohorts_json``)."""
+    found = cohort_list(settings, now, first)
+    last = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(now.timestamp())))
+    return cohorts_json(
+        found, metric, currency=settings.currency.lower(), tz=settings.timezone, last=last
+    )
 
 
 # ---------------------------------------------------------------------------------------------

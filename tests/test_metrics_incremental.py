@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from stripe_kpi.metrics import CustomerResult, Movement
+from stripe_kpi.metrics.cohorts import CohortLedger
 from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.data import StripeData
@@ -75,6 +76,7 @@ def _tables(engine: Engine) -> dict[str, list[tuple]]:
         "churn_reason, subscription_ids FROM mrr_movement",
         "daily_metrics": "SELECT * FROM daily_metrics ORDER BY date",
         "customer_result": "SELECT * FROM customer_result ORDER BY customer_id",
+        "cohort_month": "SELECT * FROM cohort_month",
     }
     with engine.connect() as connection:
         return {
@@ -290,3 +292,8 @@ def test_the_tables_hold_what_the_metrics_layer_computes(engine: Engine) -> None
     with engine.connect() as connection:
         days = connection.execute(text("SELECT * FROM daily_metrics ORDER BY date"))
         assert [dict(row._mapping) for row in days] == daily_metrics_rows(computed)
+    expected_cohorts = CohortLedger(computed.customers.values()).cells(computed.last_day)
+    assert tables["cohort_month"] == sorted(
+        (cohort.isoformat(), since, "usd", *figures) for cohort, since, *figures in expected_cohorts
+    )
+    assert len({row[0] for row in tables["cohort_month"]}) >= 12  # a cohort a month, or near

@@ -338,7 +338,7 @@ def test_mrr_movement_rows(october: Computed) -> None:
 
 
 def test_cohorts_by_month_of_first_payment(october: Computed) -> None:
-    found = {c.month: c for c in cohorts(october, date(2026, 10, 31))}
+    found = {c.month: c for c in cohorts(october.customers.values(), date(2026, 10, 31))}
     august, september, this_month = (found[date(2026, m, 1)] for m in (8, 9, 10))
     assert august.size == 3  # A, B, E
     assert [(m.customers, m.mrr) for m in august.months] == [(3, 19000), (3, 19000), (1, 10000)]

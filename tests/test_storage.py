@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "coupon",
     "customer",
     "customer_result",
+    "cohort_month",
     "daily_metrics",
     "derive_queue",
     "discount",

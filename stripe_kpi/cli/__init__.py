@@ -204,6 +204,39 @@ def movements(
 
 @app.command()
 @one_line_errors
+def cohorts(
+    by: str = typer.Option("month", "--by", help="How cohorts are grouped: month."),
+    metric: str = typer.Option(
+        "customers", "--metric", help="customers (still paying) or mrr (starting MRR kept, net)."
+    ),
+    start: str = typer.Option(None, "--from", help="First cohort, YYYY-MM (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="The machine-readable form."),
+    as_csv: bool = typer.Option(False, "--csv", help="The triangle as CSV, for spreadsheets."),
+) -> None:
+    """Retention by monthly cohort (month of first payment): customers or MRR kept, by month."""
+    from stripe_kpi.cli.cohorts import cohort_csv, cohort_lines, parse_month
+    from stripe_kpi.errors import InputError
+    from stripe_kpi.services import cohorts_document
+
+    if by != "month":
+        raise InputError(f"--by {by!r}: cohorts are by month")
+    if metric not in ("customers", "mrr"):
+        raise InputError(f"--metric {metric!r}: use customers or mrr")
+    if as_json and as_csv:
+        raise InputError("give either --json or --csv, not both")
+    first = parse_month(start, "--from") if start else None
+    document = cohorts_document(settings(), _now(), first, metric)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    elif as_csv:
+        typer.echo(cohort_csv(document), nl=False)
+    else:
+        for line in cohort_lines(document):
+            out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+@one_line_errors
 def check(
     as_json: bool = typer.Option(False, "--json", help="The whole result, machine-readable."),
 ) -> None:

@@ -12,6 +12,7 @@ live in :mod:`~stripe_kpi.metrics.vocabulary`; each KPI's definition is one func
 :mod:`~stripe_kpi.metrics.kpis` (``arpu``, ``nrr``…) that the report calls as well.
 """
 
+from stripe_kpi.metrics.cohorts import Cohort, cohorts
 from stripe_kpi.metrics.computation import Computed, compute, compute_customers, horizons
 from stripe_kpi.metrics.fx import ExchangeRateError, RateFn, ecb_rates
 from stripe_kpi.metrics.inputs import COLUMNS, AccountHistory, inputs_from_rows
@@ -20,7 +21,6 @@ from stripe_kpi.metrics.kpis import (
     PeriodKpis,
     SeriesPoint,
     churned_customers,
-    cohorts,
     period_kpis,
     series,
 )
@@ -31,6 +31,7 @@ __all__ = [
     "COLUMNS",
     "AccountHistory",
     "ChurnedCustomer",
+    "Cohort",
     "Computed",
     "CustomerResult",
     "ExchangeRateError",

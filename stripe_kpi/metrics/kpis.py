@@ -1,5 +1,5 @@
-"""The KPIs of METRICS.md §4: their definitions, and a period, a daily or monthly series and
-monthly cohorts read from a :class:`~stripe_kpi.metrics.computation.Computed`.
+"""The KPIs of METRICS.md §4: their definitions, and a period and a daily or monthly series read
+from a :class:`~stripe_kpi.metrics.computation.Computed` (monthly cohorts: :mod:`.cohorts`).
 
 The definitions (:func:`arpu`, :func:`customer_churn_rate`, :func:`gross_mrr_churn_rate`,
 :func:`net_mrr_churn_rate`, :func:`nrr`, :func:`grr`, :func:`quick_ratio`,
@@ -19,7 +19,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from stripe_kpi.metrics.calendar import month_end, month_start, next_month
+from stripe_kpi.metrics.calendar import month_end, month_start
 from stripe_kpi.metrics.computation import Computed
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.records import AccountHistory
@@ -264,71 +264,6 @@ def _buckets(first: date, last: date, by: Granularity) -> list[tuple[date, date]
         buckets.append((lo, hi))
         lo = hi + timedelta(days=1)
     return buckets
-
-
-@dataclass(frozen=True, slots=True)
-class CohortMonth:
-    """A cohort ``months_since`` months after its first: paying customers and their MRR at the
-    end of that month (or at ``last`` for the month in progress)."""
-
-    months_since: int
-    customers: int
-    mrr: int
-
-
-@dataclass(frozen=True, slots=True)
-class Cohort:
-    """Customers whose first paid day (first day ending with MRR > 0) fell in ``month``."""
-
-    month: date
-    size: int
-    months: tuple[CohortMonth, ...]
-
-
-def cohorts(computed: Computed, last: date) -> list[Cohort]:
-    """Monthly cohorts by month of first payment, retention by month since, up to ``last``.
-
-    "First payment" is read as the first day a customer ends with MRR > 0 (the day of their
-    ``new`` movement), not the first paid invoice: a trial's $0 invoice or a one-off setup fee
-    does not make a paying customer, and a cohort is then exactly the month's new customers.
-    """
-    ends: list[date] = []
-    limit = last.toordinal()
-    grid: dict[date, list[list[int]]] = {}
-    sizes: dict[date, int] = {}
-    for result in computed.customers.values():
-        day = result.first_paid_day
-        if day is None or day > limit:
-            continue
-        start = month_start(date.fromordinal(day))
-        ends = _month_ends(start, last)
-        rows = grid.setdefault(start, [[0, 0] for _ in ends])
-        sizes[start] = sizes.get(start, 0) + 1
-        steps, position, value = result.mrr, 0, 0
-        for k, end in enumerate(ends):
-            target = end.toordinal()
-            while position < len(steps) and steps[position][0] <= target:
-                value = steps[position][1]
-                position += 1
-            if value > 0:
-                rows[k][0] += 1
-                rows[k][1] += value
-    return [
-        Cohort(
-            month=start,
-            size=sizes[start],
-            months=tuple(CohortMonth(k, c, m) for k, (c, m) in enumerate(grid[start])),
-        )
-        for start in sorted(grid)
-    ]
-
-
-def _month_ends(start: date, last: date) -> list[date]:
-    ends, month = [], start
-    while month <= last:
-        ends.append(min(month_end(month), last))
-        month = next_month(month)
-    return ends
 
 
 @dataclass(frozen=True, slots=True)

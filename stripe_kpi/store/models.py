@@ -471,6 +471,23 @@ class DailyMetrics(SQLModel, table=True):
     mrr_at_risk: int = _money(nullable=False)
 
 
+class CohortMonthRow(SQLModel, table=True):
+    """Monthly cohorts (METRICS.md §4): the customers whose first paid day fell in ``cohort``'s
+    month (``cohort_customers``), and ``months_since`` months later (0: that month) how many of
+    them were paying and their MRR, at the end of that month (the month in progress: at the
+    last day of ``daily_metrics``). Reporting currency's minor units; kept current with the
+    other derived tables (``metrics.cohorts``)."""
+
+    __tablename__ = "cohort_month"
+
+    cohort: str = Field(primary_key=True)  # YYYY-MM-01
+    months_since: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    currency: str
+    cohort_customers: int = 0
+    customers: int = 0
+    mrr: int = _money(nullable=False)
+
+
 class CustomerResultRow(SQLModel, table=True):
     """One customer's computed figures as the derived tables last counted them.
 

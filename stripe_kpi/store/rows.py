@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import orjson
 
 from stripe_kpi.metrics import CustomerResult, Movement
+from stripe_kpi.metrics.cohorts import CohortChanges, CohortLedger
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
@@ -48,12 +49,14 @@ class DerivedRows:
     (a worker process), so that the process that writes only sorts and inserts. ``changes`` is
     their ledger, per day (see ``Ledger.changes``). ``checks``: when the rebuild also checks the
     account (a full sync does), those customers' subscriptions against their invoices, checked
-    on the history already loaded for the rows."""
+    on the history already loaded for the rows. ``cohorts``: their ``cohort_month`` changes
+    (``CohortLedger.changes``)."""
 
     movements: list[tuple[Any, ...]]
     results: list[tuple[Any, ...]]
     changes: dict[int, tuple[int, ...]]
     checks: list[SubscriptionCheck] | None = None
+    cohorts: CohortChanges = field(default_factory=dict)
 
 
 def derived_rows(
@@ -64,6 +67,7 @@ def derived_rows(
         list(movements),
         [result_row(r, ahead.get(r.customer_id)) for r in results.values()],
         Ledger(results.values()).changes(),
+        cohorts=CohortLedger(results.values()).changes(),
     )
 
 

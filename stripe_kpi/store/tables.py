@@ -20,8 +20,10 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 from stripe_kpi.metrics import Computed, RateFn, daily_metrics_rows
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
+from stripe_kpi.metrics.cohorts import CohortLedger
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconcile import SubscriptionCheck
+from stripe_kpi.store.cohort_table import write_cohorts
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_all
@@ -123,6 +125,8 @@ def _replace_all(
         insert(connection, "daily_metrics", DAILY_COLUMNS, days)
         for part in parts:
             insert(connection, "customer_result", RESULT_COLUMNS, part.results)
+        cohorts = CohortLedger.from_changes(part.cohorts for part in parts)
+        write_cohorts(connection, cohorts, last_day, currency)
         write_meta(connection, currency, tz, until, last_day)
         consume(connection, queued)  # settled in the transaction that settles it
     return len(movements), len(days)

@@ -18,6 +18,7 @@ from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
 from stripe_kpi.metrics.reconcile import SubscriptionCheck
+from stripe_kpi.store.cohort_table import update_cohorts
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
@@ -170,8 +171,9 @@ def _update_in_place(
         select(result.c.customer_id, result.c.result).where(result.c.customer_id.in_(ids))
     ).all()
     delta = Ledger()
-    for customer_id, text in stored:
-        delta.add(decode_result(customer_id, text), sign=-1)
+    old = [decode_result(customer_id, text) for customer_id, text in stored]
+    for before in old:
+        delta.add(before, sign=-1)
     for fresh in new.values():
         delta.add(fresh)
     reporting = currency.lower()
@@ -187,6 +189,7 @@ def _update_in_place(
     first = connection.execute(select(func.min(result.c.first_day))).scalar()
     last = date.fromordinal(LocalCalendar(tz).day_of(until))
     days = _apply_to_daily(connection, delta.changes(), first, last, reporting)
+    update_cohorts(connection, old, new.values(), last, reporting)
     write_meta(connection, reporting, tz, until, last)
     return DerivedTablesUpdate(len(ids), written, days)
 
