@@ -4,8 +4,8 @@
 database from before gets a ``*`` row in ``derive_queue``: its next sync or read rebuilds the
 derived tables, which fills it.
 
-Revision ID: 0007_cohort_month
-Revises: 0006_schedules
+Revision ID: 0008_cohort_month
+Revises: 0007_customer_segments
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0007_cohort_month'
-down_revision: str | None = '0006_schedules'
+revision: str = '0008_cohort_month'
+down_revision: str | None = '0007_customer_segments'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,7 +35,7 @@ def upgrade() -> None:
     )
     queue = sa.table('derive_queue', sa.column('customer_id'), sa.column('token'), sa.column('queued_at'))
     op.execute(queue.delete().where(queue.c.customer_id == '*'))
-    op.bulk_insert(queue, [{'customer_id': '*', 'token': 'upgrade-0007', 'queued_at': int(time.time())}])
+    op.bulk_insert(queue, [{'customer_id': '*', 'token': 'upgrade-0008', 'queued_at': int(time.time())}])
 
 
 def downgrade() -> None:
