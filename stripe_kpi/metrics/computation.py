@@ -27,6 +27,7 @@ from stripe_kpi.metrics.history import (
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import CustomerResult, Movement, customer_result
 from stripe_kpi.metrics.records import AccountHistory, InvoiceLine
+from stripe_kpi.metrics.segments import with_segments
 from stripe_kpi.metrics.since_invoice import started_phases
 
 _SUBSCRIPTION_LINE = "subscription_item_details"
@@ -112,11 +113,14 @@ def compute_customers(
     as_of: datetime,
     rate: RateFn,
     customer_ids: Collection[str] | None = None,
+    segments: bool = False,
 ) -> dict[str, CustomerResult]:
     """Each customer's result (all of ``history``'s customers, or only ``customer_ids``).
 
     ``history`` need only hold the records of those customers (their subscriptions, items,
     invoices, lines, events) plus the account-wide prices, coupons, discounts and tax rates.
+    ``segments``: each result also carries its split by segment (:mod:`.segments`), from the
+    same subscription histories (what the ``segment_mrr`` table is built from).
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be an aware datetime")
@@ -138,7 +142,12 @@ def compute_customers(
                 subscription_history(index.records(sub_id), catalog, reporting, until)
                 for sub_id in sorted(by_customer[customer_id])
             ]
-            results[customer_id] = customer_result(customer_id, histories, calendar, conv, until)
+            result = customer_result(customer_id, histories, calendar, conv, until)
+            if segments:
+                customer = history.customers.get(customer_id)
+                prices = catalog.prices
+                result = with_segments(result, histories, calendar, conv, prices, customer)
+            results[customer_id] = result
     return results
 
 

@@ -46,6 +46,10 @@ class Component(NamedTuple):
     currency: str
     monthly: Decimal
     rate_day: date | None
+    #: The item's price (None for the fixed amounts off): its plan, product and interval are
+    #: the item's segments (METRICS.md §8). Part of the step: a price swap at the same amount
+    #: moves MRR between plans.
+    price_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,13 @@ def components_at(
         if basis is None or (basis.metered and not item.metered):
             basis = item
     components = [
-        Component(item.item_id, sub.currency, net, _rate_day(sub, item.period_start, reporting))
+        Component(
+            item.item_id,
+            sub.currency,
+            net,
+            _rate_day(sub, item.period_start, reporting),
+            item.price_id,
+        )
         for item, net in parts
         if net
     ]

@@ -10,7 +10,7 @@ evaluated day by day.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from stripe_kpi.metrics.calendar import LocalCalendar
@@ -80,6 +80,10 @@ class CustomerResult:
     at_risk: tuple[tuple[int, int], ...]
     movements: tuple[Movement, ...]
     trials: tuple[TrialOutcome, ...]
+    #: Asked for (``compute_customers(segments=True)``): the customer's changes to every stored
+    #: segment (``segments.SegmentChange``). Not part of equality: the figures above are the
+    #: customer's result whether or not their split was computed too.
+    segments: tuple[tuple, ...] | None = field(default=None, compare=False)
 
     @property
     def first_paid_day(self) -> int | None:

@@ -1,0 +1,84 @@
+"""The split of a subscription's MRR over its items (METRICS.md §8: discounts and rounding per
+item, segments that sum exactly to the day's MRR), and the ``--segment`` kinds accepted."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from stripe_kpi.metrics.fx import Converter
+from stripe_kpi.metrics.history import AMOUNT_OFF_KEY, Component
+from stripe_kpi.metrics.movements import subscription_value
+from stripe_kpi.metrics.records import Customer
+from stripe_kpi.metrics.segments import allocate, metadata_segment, parse_kind
+
+
+def _rates(from_ccy: str, to_ccy: str, day: date) -> Decimal:
+    assert (from_ccy, to_ccy) == ("eur", "usd")
+    return Decimal("1.10")
+
+
+CONV = Converter("usd", _rates)
+
+
+def _item(key: str, cents: str, price: str, currency: str = "usd") -> Component:
+    day = None if currency == "usd" else date(2026, 3, 1)
+    return Component(key, currency, Decimal(cents), day, price)
+
+
+def _off(cents: str) -> Component:
+    return Component(AMOUNT_OFF_KEY, "usd", -Decimal(cents), None)
+
+
+def test_a_fixed_amount_off_is_spread_over_the_items_in_proportion() -> None:
+    """$30 + $10 with $15 off: 15 × 30/40 = 11.25 off the first, 15 × 10/40 = 3.75 off the
+    second → 18.75 and 6.25, which add up to the subscription's 25.00."""
+    comps = (_item("si_a", "3000", "price_a"), _item("si_b", "1000", "price_b"), _off("1500"))
+    assert allocate(comps, CONV) == [("price_a", 1875), ("price_b", 625)]
+    assert subscription_value(comps, CONV) == 2500
+
+
+def test_the_cents_left_by_the_shares_go_to_the_largest_fractions() -> None:
+    """Three $10 items, $1 off: 33⅓ cents each, floored to 33 (99 cents); the last cent goes to
+    the first of the equal fractions → 9.66, 9.67, 9.67 = 29.00."""
+    comps = (
+        _item("si_a", "1000", "p1"),
+        _item("si_b", "1000", "p2"),
+        _item("si_c", "1000", "p3"),
+        _off("100"),
+    )
+    assert allocate(comps, CONV) == [("p1", 966), ("p2", 967), ("p3", 967)]
+    assert sum(v for _, v in allocate(comps, CONV)) == subscription_value(comps, CONV) == 2900
+
+
+def test_each_item_is_rounded_and_converted_once() -> None:
+    """€10.005 at 1.10 = $11.0055 → 11.01; $20.004 → 20.00: 31.01 in all, as the walk counts."""
+    comps = (_item("si_e", "1000.5", "p_eur", "eur"), _item("si_u", "2000.4", "p_usd"))
+    assert allocate(comps, CONV) == [("p_eur", 1101), ("p_usd", 2000)]
+    assert subscription_value(comps, CONV) == 3101
+
+
+def test_more_off_than_the_items_leaves_nothing() -> None:
+    """$5 with $8 off: MRR never below zero, and no item keeps anything."""
+    assert allocate((_item("si_a", "500", "p"), _off("800")), CONV) == []
+    assert subscription_value((_item("si_a", "500", "p"), _off("800")), CONV) == 0
+
+
+def test_segment_kinds() -> None:
+    assert [parse_kind(k) for k in ("plan", "country", " metadata:segment ")] == [
+        "plan",
+        "country",
+        "metadata:segment",
+    ]
+    for bad in ("plans", "metadata:", "metadata"):
+        with pytest.raises(ValueError, match="use plan, product, interval, currency, country"):
+            parse_kind(bad)
+
+
+def test_a_metadata_segment_is_the_value_else_unknown() -> None:
+    tagged = Customer("cus_1", 0, metadata=(("company", "X"), ("segment", "smb")))
+    assert metadata_segment(tagged, "segment") == "smb"
+    assert metadata_segment(tagged, "tier") == "unknown"
+    assert metadata_segment(None, "segment") == "unknown"
