@@ -22,17 +22,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, metrics_json
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
-from stripe_kpi.metrics.kpis import Granularity
+from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.progress import Advance
 from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
@@ -46,14 +46,16 @@ from stripe_kpi.report.deliver import (
 from stripe_kpi.report.from_metrics import inputs_from_computed
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.store.cohort_table import current_cohorts
-from stripe_kpi.store.current import bring_up_to_date, current_results
+from stripe_kpi.store.current import bring_up_to_date, current_results, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
+from stripe_kpi.store.readers import daily_ledger, stored_movements
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
 from stripe_kpi.sync.state import backfill_unfinished
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------------------------
 # sync
@@ -226,34 +228,71 @@ def _database(settings: Settings) -> Iterator[Engine]:
 
 
 def _computed(engine: Engine, settings: Settings, now: datetime) -> Computed:
-    """The whole account as of ``now``: read from ``customer_result`` once the derived tables
-    are brought up to date (the figures a recomputation gives, without loading the account),
-    computed from the raw rows when they cannot be (a backfill unfinished, the database not
-    writable, a sync committing meanwhile)."""
+    """The whole account as of ``now``, every customer's figures: read from ``customer_result``
+    once the derived tables are brought up to date (the figures a recomputation gives, without
+    loading the account), computed from the raw rows when they cannot be (a backfill
+    unfinished, the database not writable, a sync committing meanwhile). For a reader that
+    needs each customer; ``metrics``, ``movements`` and ``report`` read less (:func:`_stored`)."""
     tables_up_to_date(engine, settings, now)
     as_of = now.astimezone(UTC)
     currency, tz = settings.currency, settings.timezone
     results = current_results(engine, currency=currency, tz=tz, as_of=as_of)
     if results is not None:
         return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
-    return compute_account(engine, currency=currency, tz=tz, as_of=as_of)
+    return _recomputed(engine, settings, now)
+
+
+def _recomputed(engine: Engine, settings: Settings, now: datetime) -> Computed:
+    """The whole account computed from the raw rows: when the derived tables cannot be read."""
+    as_of = now.astimezone(UTC)
+    return compute_account(engine, currency=settings.currency, tz=settings.timezone, as_of=as_of)
+
+
+def _stored(
+    engine: Engine, settings: Settings, now: datetime, read: Callable[[Connection], T]
+) -> T | None:
+    """What ``read`` reads of the derived tables, once they are brought up to date; None when
+    they cannot be current (a backfill unfinished, the database not writable, a sync committing
+    meanwhile): the caller recomputes (:func:`_recomputed`)."""
+    tables_up_to_date(engine, settings, now)
+    as_of = now.astimezone(UTC)
+    return read_current(
+        engine, currency=settings.currency, tz=settings.timezone, as_of=as_of, read=read
+    )
 
 
 def metrics_document(
     settings: Settings, now: datetime, first: date, last: date, by: Granularity = "day"
 ) -> dict[str, Any]:
-    """The ``stripe-kpi metrics --json`` document for ``first``…``last`` (METRICS.md §5)."""
+    """The ``stripe-kpi metrics --json`` document for ``first``…``last`` (METRICS.md §5): the
+    KPIs over the ``daily_metrics`` rows they read (from the day before the period, or before
+    LTV's three months), or over a recomputation."""
+    since = earliest_day_read(first, last)
     with _database(settings) as engine:
-        computed = _computed(engine, settings, now)
+        ledger = _stored(engine, settings, now, lambda connection: daily_ledger(connection, since))
+        if ledger is None:
+            computed = _recomputed(engine, settings, now)
+        else:
+            computed = Computed.of_ledger(
+                ledger, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
+            )
     return metrics_json(computed, first, last, by)
 
 
 def movements_for(
     settings: Settings, now: datetime, first: date, last: date, kind: str | None = None
 ) -> list[dict[str, Any]]:
-    """Each customer's movements in ``first``…``last``, with names and churn feedback."""
+    """Each customer's movements in ``first``…``last`` (of one ``kind`` when given), with names
+    and churn feedback: the ``mrr_movement`` rows of those days, or a recomputation's."""
     with _database(settings) as engine:
-        return movement_rows(engine, _computed(engine, settings, now), first, last, kind)
+        moves = _stored(engine, settings, now, lambda c: stored_movements(c, first, last, kind))
+        if moves is None:
+            moves = [
+                m
+                for m in _recomputed(engine, settings, now).movements(first, last)
+                if kind is None or m.type == kind
+            ]
+        return movement_rows(engine, moves, settings.currency.lower())
 
 
 def cohort_list(settings: Settings, now: datetime, first: date | None = None) -> list[Cohort]:

@@ -64,6 +64,13 @@ class Computed:
         last_day = date.fromordinal(LocalCalendar(tz).day_of(int(as_of.timestamp())))
         return cls(currency.lower(), tz, as_of, last_day, results, Ledger(results.values()))
 
+    @classmethod
+    def of_ledger(cls, ledger: Ledger, *, currency: str, tz: str, as_of: datetime) -> Computed:
+        """The account's daily figures alone (read back from ``daily_metrics``), without any
+        customer's: what the KPIs, the series and ``--json`` read (``customers`` is empty)."""
+        last_day = date.fromordinal(LocalCalendar(tz).day_of(int(as_of.timestamp())))
+        return cls(currency.lower(), tz, as_of, last_day, {}, ledger)
+
     def with_customers(
         self, results: Mapping[str, CustomerResult], removed: Iterable[str] = ()
     ) -> Computed:

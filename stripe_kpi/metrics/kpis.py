@@ -219,15 +219,28 @@ def lifetime_value(computed: Computed, last: date) -> Decimal | None:
     customers = ledger.level("customers", last.toordinal())
     if not customers:
         return None
-    newest = month_start(last) if last == month_end(last) else month_start(last) - timedelta(days=1)
-    months = [month_start(newest)]
-    for _ in range(2):
-        months.append(month_start(months[-1] - timedelta(days=1)))
+    months = _ltv_months(last)
     rates = [r for r in (_monthly_churn(computed, m) for m in months) if r is not None]
     if not rates or not any(rates):
         return None
     ltv = Fraction(ledger.level("mrr", last.toordinal()), customers) * len(rates) / sum(rates)
     return Decimal(ltv.numerator) / ltv.denominator
+
+
+def _ltv_months(last: date) -> list[date]:
+    """The first days of LTV's three full months for a period ending ``last``, newest first."""
+    newest = month_start(last) if last == month_end(last) else month_start(last) - timedelta(days=1)
+    months = [month_start(newest)]
+    for _ in range(2):
+        months.append(month_start(months[-1] - timedelta(days=1)))
+    return months
+
+
+def earliest_day_read(first: date, last: date) -> date:
+    """The earliest day :func:`period_kpis` and :func:`series` read for ``first``…``last``: the
+    day before the period (its start) or before LTV's oldest month. A reader of the stored
+    ``daily_metrics`` needs the rows from there on only."""
+    return min(first, _ltv_months(last)[-1]) - timedelta(days=1)
 
 
 def series(computed: Computed, first: date, last: date, by: Granularity) -> list[SeriesPoint]:

@@ -56,6 +56,28 @@ class Ledger:
                     row[i] += value
         return ledger
 
+    @classmethod
+    def from_daily_rows(cls, rows: Iterable[tuple[int, Sequence[int]]]) -> Ledger:
+        """The ledger whose days are these ``daily_metrics`` rows: ``(day, values)``, days as
+        ordinals in increasing order, values in :data:`COLUMNS` order (levels at the day's end,
+        flows during it), as ``daily_metrics_rows`` wrote them.
+
+        Levels and flows read on the rows' days and after them are the account's; before the
+        first row every column reads 0, so a reader passes the rows from the earliest day it
+        reads (the day before a period, for its start) — or from the table's first day, before
+        which the account had nothing."""
+        ledger = cls()
+        levels = [i for i, name in enumerate(COLUMNS) if name in LEVELS]
+        previous = [0] * len(COLUMNS)
+        for day, values in rows:
+            change = list(values)
+            for i in levels:
+                change[i] = values[i] - previous[i]
+                previous[i] = values[i]
+            if any(change):
+                ledger._days[day] = change
+        return ledger
+
     def copy(self) -> Ledger:
         other = Ledger()
         other._days = {day: list(row) for day, row in self._days.items()}

@@ -151,6 +151,8 @@ def daily_metrics_rows(
             "churned_involuntary",
             "churned_mrr_voluntary",
             "churned_mrr_involuntary",
+            "trials_ended",
+            "trials_converted",
         ):
             row[column] = ledger.flow(column, n, n)
         rows.append(row)

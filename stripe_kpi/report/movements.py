@@ -4,23 +4,21 @@ churn, why and what they said. Money in major units, as in the ``--json`` docume
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stripe_kpi.metrics import Computed
+from stripe_kpi.metrics import Movement
 from stripe_kpi.metrics.report_json import money
 from stripe_kpi.store.details import NO_DETAIL, cancellation_details, churn_detail, customer_names
 
 
-def movement_rows(
-    engine: Engine, computed: Computed, first: date, last: date, kind: str | None = None
-) -> list[dict[str, Any]]:
-    """The movements of ``first``…``last`` (of one ``kind`` when given), oldest first."""
-    ccy = computed.currency
-    moves = [m for m in computed.movements(first, last) if kind is None or m.type == kind]
+def movement_rows(engine: Engine, moves: Sequence[Movement], ccy: str) -> list[dict[str, Any]]:
+    """These movements (oldest first: as ``mrr_movement`` or ``Computed.movements`` give them),
+    amounts in ``ccy``, joined with the customers' names and the churns' feedback."""
     with Session(engine) as session:
         people = customer_names(session, {m.customer_id for m in moves})
         details = cancellation_details(

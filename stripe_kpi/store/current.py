@@ -14,8 +14,9 @@ the day of the read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -26,6 +27,8 @@ from stripe_kpi.store.queue import anything_queued
 from stripe_kpi.store.rows import decode_result
 from stripe_kpi.store.tables import FORMAT, read_meta
 from stripe_kpi.store.update import DerivedTablesUpdate, update_derived_tables
+
+T = TypeVar("T")
 
 
 def bring_up_to_date(
@@ -80,27 +83,40 @@ def out_of_date(
     return None
 
 
-def current_results(
-    engine: Engine, *, currency: str, tz: str, as_of: datetime
-) -> dict[str, CustomerResult] | None:
-    """Every customer's figures as ``customer_result`` holds them, by customer id, when the
-    derived tables are exactly what a rebuild at ``as_of`` would write (computed at or before it
-    for this currency and time zone, nothing queued, no day or horizon passed since): then they
-    are what :func:`~stripe_kpi.metrics.compute_customers` would return, without loading or
-    computing the account. None otherwise (the caller computes).
+def read_current(
+    engine: Engine, *, currency: str, tz: str, as_of: datetime, read: Callable[[Connection], T]
+) -> T | None:
+    """What ``read`` reads of the derived tables, when they are exactly what a rebuild at
+    ``as_of`` would write (computed at or before it for this currency and time zone, nothing
+    queued, no day or horizon passed since); None otherwise (the caller computes).
 
-    The tables' record is read before and after the rows: a derive that committed in between
+    The tables' record is read before and after ``read``: a derive that committed in between
     wrote a new ``generation``, and the rows may mix its state with the one before (SQLite
     reads each statement in a snapshot of its own)."""
     until = int(as_of.timestamp())
-    result = table("customer_result")
     with engine.connect() as connection:
         meta = read_meta(connection)
         if meta is None or meta.get("as_of", until + 1) > until:
             return None
         if out_of_date(connection, meta, currency=currency, tz=tz, until=until) is not None:
             return None
-        rows = connection.execute(select(result.c.customer_id, result.c.result)).all()
+        value = read(connection)
         if read_meta(connection) != meta:
             return None
-    return {customer_id: decode_result(customer_id, text) for customer_id, text in sorted(rows)}
+    return value
+
+
+def current_results(
+    engine: Engine, *, currency: str, tz: str, as_of: datetime
+) -> dict[str, CustomerResult] | None:
+    """Every customer's figures as ``customer_result`` holds them, by customer id, when the
+    derived tables are current (:func:`read_current`): then they are what
+    :func:`~stripe_kpi.metrics.compute_customers` would return, without loading or computing the
+    account. None otherwise (the caller computes)."""
+    result = table("customer_result")
+
+    def decode(connection: Connection) -> dict[str, CustomerResult]:
+        rows = connection.execute(select(result.c.customer_id, result.c.result)).all()
+        return {customer_id: decode_result(customer_id, text) for customer_id, text in sorted(rows)}
+
+    return read_current(engine, currency=currency, tz=tz, as_of=as_of, read=decode)

@@ -469,6 +469,8 @@ class DailyMetrics(SQLModel, table=True):
     churned_mrr_voluntary: int = _money(nullable=False)
     churned_mrr_involuntary: int = _money(nullable=False)
     mrr_at_risk: int = _money(nullable=False)
+    trials_ended: int = 0  # trials that ended that day (trial conversion's denominator)
+    trials_converted: int = 0  # of those, the ones whose customer started paying
 
 
 class CohortMonthRow(SQLModel, table=True):
@@ -498,14 +500,20 @@ class CustomerResultRow(SQLModel, table=True):
     ``first_day`` is the first day the customer counts in ``daily_metrics``; ``horizon`` the first
     instant after the computation's ``as_of`` at which these figures could change with no sync
     (a trial or a coupon ending, a scheduled cancellation): past it, the customer is recomputed.
+    ``at_risk_from`` … ``at_risk_until`` (days, the end excluded; ``9999-12-31`` while still at
+    risk; both None when never) bound the days the customer had MRR at risk, so the report reads
+    only the few customers at risk on its day (``ix_customer_result_at_risk``).
     """
 
     __tablename__ = "customer_result"
+    __table_args__ = (Index("ix_customer_result_at_risk", "at_risk_until", "at_risk_from"),)
 
     customer_id: str = Field(primary_key=True)
     first_day: str | None = Field(default=None, index=True)  # YYYY-MM-DD
     horizon: int | None = _ts(index=True)
     result: str = Field(sa_column=Column(Text, nullable=False))
+    at_risk_from: str | None = None  # YYYY-MM-DD
+    at_risk_until: str | None = None  # YYYY-MM-DD, excluded
 
 
 class DeriveQueue(SQLModel, table=True):

@@ -25,15 +25,16 @@ MOVEMENT_COLUMNS = (
     "date", "customer_id", "type", "amount", "mrr_before", "mrr_after", "currency",
     "churn_reason", "subscription_ids",
 )  # fmt: skip
-RESULT_COLUMNS = ("customer_id", "first_day", "horizon", "result")
+RESULT_COLUMNS = ("customer_id", "first_day", "horizon", "result", "at_risk_from", "at_risk_until")
+#: ``customer_result.at_risk_until`` of a customer still at risk at the end of their figures.
+STILL_AT_RISK = "9999-12-31"
 
 
 #: ``json.dumps`` of one string, without the encoder's per-call set-up.
 _quote = json.encoder.encode_basestring_ascii
 
 
-#: ``daily_metrics`` value columns, all of them :data:`ledger.COLUMNS` (the trial counts are not
-#: stored), in the ledger's order.
+#: ``daily_metrics`` value columns, all of them :data:`ledger.COLUMNS`, in the ledger's order.
 DAILY = tuple(c for c in LEDGER_COLUMNS if c in table("daily_metrics").c)
 DAILY_COLUMNS = ("date", "currency", *DAILY)
 
@@ -93,7 +94,26 @@ def result_row(result: CustomerResult, horizon: int | None) -> tuple[Any, ...]:
         *(t.day for t in result.trials),
     ]
     first = date.fromordinal(min(days)).isoformat() if days else None
-    return result.customer_id, first, horizon, encode_result(result)
+    return (result.customer_id, first, horizon, encode_result(result), *at_risk_days(result))
+
+
+def at_risk_days(result: CustomerResult) -> tuple[str | None, str | None]:
+    """``customer_result.at_risk_from`` and ``at_risk_until``: the first day the customer ended
+    with MRR at risk, and the day after the last (:data:`STILL_AT_RISK` when the figures end at
+    risk); (None, None) when never. Days in between may have none: the bounds only narrow
+    which customers a reader decodes."""
+    first = until = None
+    for day, value in result.at_risk:
+        if value > 0:
+            if first is None:
+                first = day
+            until = None
+        elif first is not None and until is None:
+            until = day
+    if first is None:
+        return None, None
+    end = STILL_AT_RISK if until is None else date.fromordinal(until).isoformat()
+    return date.fromordinal(first).isoformat(), end
 
 
 def encode_result(result: CustomerResult) -> str:
