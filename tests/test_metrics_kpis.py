@@ -316,6 +316,8 @@ def test_daily_metrics_rows(october: Computed) -> None:
         "churned_involuntary": 0,
         "churned_mrr_voluntary": 5000,
         "churned_mrr_involuntary": 0,
+        "trials_ended": 0,  # no trial in this account
+        "trials_converted": 0,
     }
 
 
