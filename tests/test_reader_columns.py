@@ -1,4 +1,4 @@
-"""The columns the readers read (migration ``0008_reader_columns``): ``daily_metrics`` gains each
+"""The columns the readers read (migration ``0009_reader_columns``): ``daily_metrics`` gains each
 day's trials ended and converted, ``customer_result`` the days each customer had MRR at risk. A
 database from the revision before upgrades in place, owes a rebuild, and its first read fills
 them; on SQLite and PostgreSQL."""
@@ -17,7 +17,7 @@ from stripe_kpi.store.queue import EVERYTHING, read_queue
 from stripe_kpi.sync import mapping
 from tests.test_derive_queue import _rebuilt_at, _tables, _three_customers
 
-REVISION = "0008_reader_columns"
+REVISION = "0009_reader_columns"
 
 
 def test_a_database_from_the_revision_before_fills_the_reader_columns_on_its_first_read(

@@ -6,8 +6,8 @@ and ``customer_result`` the days each customer had MRR at risk, so ``metrics``, 
 nulls; the upgrade queues a rebuild (one ``*`` row in ``derive_queue``, as 0004 does), so the
 first sync or read after it fills them.
 
-Revision ID: 0008_reader_columns
-Revises: 0007_customer_segments
+Revision ID: 0009_reader_columns
+Revises: 0008_cohort_month
 Create Date: 2026-12-04
 """
 
@@ -19,8 +19,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0008_reader_columns'
-down_revision: str | None = '0007_customer_segments'
+revision: str = '0009_reader_columns'
+down_revision: str | None = '0008_cohort_month'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
