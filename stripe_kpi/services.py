@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import structlog
@@ -29,10 +29,11 @@ from sqlalchemy import Connection, Engine
 
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
-from stripe_kpi.metrics import Computed, metrics_json
+from stripe_kpi.metrics import Computed, Movement, metrics_json
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
 from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
+from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.progress import Advance
 from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
@@ -43,13 +44,15 @@ from stripe_kpi.report.deliver import (
     deliver_report,
     smtp_from_settings,
 )
-from stripe_kpi.report.from_metrics import inputs_from_computed
+from stripe_kpi.report.from_metrics import inputs_from_computed, report_inputs, report_window
+from stripe_kpi.report.inputs import ReportInputs
 from stripe_kpi.report.movements import movement_rows
+from stripe_kpi.report.summary import CHART_DAYS
 from stripe_kpi.store.cohort_table import current_cohorts
-from stripe_kpi.store.current import bring_up_to_date, current_results, read_current
+from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
-from stripe_kpi.store.readers import daily_ledger, stored_movements
+from stripe_kpi.store.readers import at_risk_on, daily_ledger, stored_movements
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
 from stripe_kpi.sync.state import backfill_unfinished
@@ -227,21 +230,6 @@ def _database(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _computed(engine: Engine, settings: Settings, now: datetime) -> Computed:
-    """The whole account as of ``now``, every customer's figures: read from ``customer_result``
-    once the derived tables are brought up to date (the figures a recomputation gives, without
-    loading the account), computed from the raw rows when they cannot be (a backfill
-    unfinished, the database not writable, a sync committing meanwhile). For a reader that
-    needs each customer; ``metrics``, ``movements`` and ``report`` read less (:func:`_stored`)."""
-    tables_up_to_date(engine, settings, now)
-    as_of = now.astimezone(UTC)
-    currency, tz = settings.currency, settings.timezone
-    results = current_results(engine, currency=currency, tz=tz, as_of=as_of)
-    if results is not None:
-        return Computed.of(results, currency=currency, tz=tz, as_of=as_of)
-    return _recomputed(engine, settings, now)
-
-
 def _recomputed(engine: Engine, settings: Settings, now: datetime) -> Computed:
     """The whole account computed from the raw rows: when the derived tables cannot be read."""
     as_of = now.astimezone(UTC)
@@ -339,8 +327,34 @@ def report_for(settings: Settings, now: datetime, day: date | None = None) -> Da
 
 def _report(engine: Engine, settings: Settings, now: datetime, day: date | None) -> DailyReport:
     day = day or report_day(now, settings.timezone)
-    rows = inputs_from_computed(engine, _computed(engine, settings, now), day)
+    rows = _report_inputs(engine, settings, now, day)
     return build_daily_report(rows, day, timezone=settings.timezone)
+
+
+def _report_inputs(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportInputs:
+    """The report's rows of ``day``: ``daily_metrics`` for its chart's days, ``mrr_movement``
+    for its month to date and the customers at risk at the end of ``day`` (the few whose
+    at-risk days span it), or a recomputation's when the tables cannot be current."""
+    as_of = now.astimezone(UTC)
+    last_day = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(as_of.timestamp())))
+    first, last = report_window(day, last_day)
+    since = last - timedelta(days=CHART_DAYS)
+
+    def read(connection: Connection) -> tuple[Ledger, list[Movement], dict[str, int]]:
+        return (
+            daily_ledger(connection, since),
+            stored_movements(connection, first, last),
+            at_risk_on(connection, day),
+        )
+
+    stored = _stored(engine, settings, now, read)
+    if stored is None:
+        return inputs_from_computed(engine, _recomputed(engine, settings, now), day)
+    ledger, movements, at_risk = stored
+    account = Computed.of_ledger(
+        ledger, currency=settings.currency, tz=settings.timezone, as_of=as_of
+    )
+    return report_inputs(engine, account, day, movements, at_risk)
 
 
 def send_daily_report(

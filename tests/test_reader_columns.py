@@ -106,3 +106,26 @@ def test_a_database_from_the_revision_before_fills_the_reader_columns_on_its_fir
         assert _tables(engine) == _rebuilt_at(engine, read_at, tz="UTC")
     finally:
         engine.dispose()
+
+
+def test_the_at_risk_days_bound_every_day_a_customer_had_mrr_at_risk() -> None:
+    """``at_risk_from`` is the first day ending with MRR at risk, ``at_risk_until`` the day the
+    last spell ended (excluded), or 9999-12-31 while it lasts; days between spells stay inside
+    (the bounds only narrow which customers the report decodes)."""
+    from stripe_kpi.metrics import CustomerResult
+    from stripe_kpi.store.rows import at_risk_days
+
+    def risk(*steps: tuple[date, int]) -> tuple[str | None, str | None]:
+        ordinal = tuple((day.toordinal(), value) for day, value in steps)
+        return at_risk_days(CustomerResult("cus_1", (), ordinal, (), ()))
+
+    assert risk() == (None, None)
+    assert risk((date(2026, 3, 1), 0)) == (None, None)
+    assert risk((date(2026, 3, 5), 3000)) == ("2026-03-05", "9999-12-31")
+    ended = ((date(2026, 3, 5), 3000), (date(2026, 3, 9), 0))
+    assert risk(*ended) == ("2026-03-05", "2026-03-09")
+    assert risk(*ended, (date(2026, 4, 2), 1000), (date(2026, 4, 3), 0)) == (
+        "2026-03-05",
+        "2026-04-03",
+    )
+    assert risk(*ended, (date(2026, 4, 2), 1000)) == ("2026-03-05", "9999-12-31")

@@ -69,7 +69,6 @@ def test_every_reader_reads_the_tables_and_says_what_a_recomputation_says(
         assert current_results(engine, currency="usd", tz=TZ, as_of=now) is not None, now
         with monkeypatch.context() as patched:  # the readers as they were: recomputing
             patched.setattr(services, "read_current", lambda *a, **k: None)
-            patched.setattr(services, "current_results", lambda *a, **k: None)
             assert _outputs(settings, now) == from_tables, now
     # An incremental sync: a few days of renewals, trials and dunning, stored and queued.
     account.advance(END + timedelta(days=20))
@@ -79,5 +78,4 @@ def test_every_reader_reads_the_tables_and_says_what_a_recomputation_says(
     assert current_results(engine, currency="usd", tz=TZ, as_of=now) is not None
     with monkeypatch.context() as patched:
         patched.setattr(services, "read_current", lambda *a, **k: None)
-        patched.setattr(services, "current_results", lambda *a, **k: None)
         assert _outputs(settings, now) == from_tables

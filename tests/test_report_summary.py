@@ -9,7 +9,7 @@ import pytest
 
 from stripe_kpi.errors import InputError
 from stripe_kpi.metrics.vocabulary import Movements
-from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
+from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs
 from stripe_kpi.report.summary import build_summary
 
 D = date(2026, 11, 23)
@@ -27,12 +27,22 @@ def rows() -> ReportInputs:
     - 23 Nov (D): new N +$40.00, expansion E +$15.00, contraction K −$5.00, churn C −$20.00
       → net +$30.00 → $270.00; customers 5 + 1 − 1 = 5.
     """
+    # Trials: one converted on 15 Oct (last month), one on 5 Nov, one unconverted on 20 Nov.
     days = [
         DayRow(date(2026, 8, 1), mrr=5_000, customers=1, new=5_000),
+        DayRow(date(2026, 10, 15), mrr=5_000, customers=1, trials_ended=1, trials_converted=1),
         DayRow(date(2026, 10, 24), mrr=10_000, customers=2, new=5_000),
         DayRow(date(2026, 10, 30), mrr=15_000, customers=3, new=10_000, churn=-5_000),
         DayRow(date(2026, 10, 31), mrr=20_000, customers=4, new=5_000),
-        DayRow(date(2026, 11, 5), mrr=25_000, customers=5, new=5_000),
+        DayRow(
+            date(2026, 11, 5),
+            mrr=25_000,
+            customers=5,
+            new=5_000,
+            trials_ended=1,
+            trials_converted=1,
+        ),
+        DayRow(date(2026, 11, 20), mrr=25_000, customers=5, trials_ended=1),
         DayRow(date(2026, 11, 22), mrr=24_000, customers=5, contraction=-1_000),
         DayRow(
             D,
@@ -66,11 +76,6 @@ def rows() -> ReportInputs:
             comment="bye",
         ),
     ]
-    trials = [
-        TrialRow("sub_t0", "cus_t0", date(2026, 10, 15), converted=True),  # last month
-        TrialRow("sub_t1", "cus_F", date(2026, 11, 5), converted=True),
-        TrialRow("sub_t2", "cus_t2", date(2026, 11, 20), converted=False),
-    ]
     at_risk = [
         AtRiskRow("sub_b", "cus_B", "past_due", 3_000, "Bee"),
         AtRiskRow("sub_c", "cus_Cc", "past_due", None, "Cee"),
@@ -81,7 +86,6 @@ def rows() -> ReportInputs:
         days=days,
         movements=movements,
         at_risk=at_risk,
-        trials=trials,
         synced_at=datetime(2026, 11, 24, 5, 58, tzinfo=UTC),
     )
 

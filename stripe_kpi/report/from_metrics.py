@@ -5,13 +5,18 @@ The numbers come from ``computed`` (the same ledger that fills ``daily_metrics``
 metrics do not carry is joined from the database (:mod:`stripe_kpi.store.details`): customers'
 names and emails, the cancellation feedback and comment of churned subscriptions, and why a
 customer's MRR is at risk (past due or set to cancel, and when). The MRR at risk is per customer
-(``CustomerResult.at_risk`` at the end of the day), and trial conversions are the metrics
-layer's own (``CustomerResult.trials``).
+(``CustomerResult.at_risk`` at the end of the day), and trials ended and converted are the
+daily rows' counts.
+
+Whoever gives the figures — a computation (:func:`inputs_from_computed`) or the derived tables
+read back (``services``: ``daily_metrics``, ``mrr_movement`` and the customers at risk) — the
+rows are made by one function, :func:`report_inputs`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -19,8 +24,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from stripe_kpi.metrics import Computed, daily_metrics_rows
-from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs, TrialRow
+from stripe_kpi.metrics import Computed, Movement, daily_metrics_rows
+from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs
 from stripe_kpi.report.summary import CHART_DAYS
 from stripe_kpi.store.details import (
     NO_DETAIL,
@@ -36,24 +41,48 @@ from stripe_kpi.store.details import (
 def inputs_from_computed(
     engine: Engine, computed: Computed, day: date, *, history_days: int = CHART_DAYS
 ) -> ReportInputs:
-    """The rows :func:`~stripe_kpi.report.summary.build_summary` needs for ``day``.
+    """The rows :func:`~stripe_kpi.report.summary.build_summary` needs for ``day``, from a
+    computation of every customer.
 
     Days after ``computed.last_day`` are not there (the summary then says the metrics end
     earlier); days before the account's first are an empty account.
     """
-    month_start = day.replace(day=1)
-    last = min(day, computed.last_day)
+    first, last = report_window(day, computed.last_day)
+    movements = computed.movements(first, last)
+    return report_inputs(
+        engine, computed, day, movements, _at_risk_values(computed, day), history_days=history_days
+    )
+
+
+def report_window(day: date, last_day: date) -> tuple[date, date]:
+    """The days whose movements the report of ``day`` lists: its month to date, cut at
+    ``last_day`` (the last day the metrics reach)."""
+    return day.replace(day=1), min(day, last_day)
+
+
+def report_inputs(
+    engine: Engine,
+    account: Computed,
+    day: date,
+    movements: Sequence[Movement],
+    at_risk_values: Mapping[str, int],
+    *,
+    history_days: int = CHART_DAYS,
+) -> ReportInputs:
+    """The report's rows of ``day`` from the account's ledger (``account`` needs no customers:
+    its daily figures may be read back from ``daily_metrics``), the movements of its
+    :func:`report_window` and each customer's MRR at risk at the end of ``day`` (only those
+    with some), joined with names, feedback and why each customer is at risk."""
+    last = min(day, account.last_day)
     days = [
         _day_row(row)
-        for row in daily_metrics_rows(computed, last - timedelta(days=history_days), last)
+        for row in daily_metrics_rows(account, last - timedelta(days=history_days), last)
     ]
-    movements = computed.movements(month_start, last)
-    at_risk_values = _at_risk_values(computed, day)
     with Session(engine) as session:
         names = customer_names(session, {m.customer_id for m in movements} | set(at_risk_values))
         churn_subs = {s for m in movements if m.type == "churn" for s in m.subscription_ids}
         details = cancellation_details(session, churn_subs)
-        risky = risky_subscriptions(session, ZoneInfo(computed.tz), set(at_risk_values))
+        risky = risky_subscriptions(session, ZoneInfo(account.tz), set(at_risk_values))
         synced_at = latest_sync(session)
     rows = []
     for m in movements:
@@ -76,11 +105,10 @@ def inputs_from_computed(
             )
         )
     return ReportInputs(
-        currency=computed.currency,
+        currency=account.currency,
         days=days,
         movements=rows,
-        at_risk=_at_risk_rows(at_risk_values, risky, names),
-        trials=_trials(computed, month_start, day),
+        at_risk=_at_risk_rows(dict(at_risk_values), risky, names),
         synced_at=synced_at,
     )
 
@@ -139,16 +167,3 @@ def _at_risk_rows(
             )
         )
     return rows
-
-
-def _trials(computed: Computed, first: date, last: date) -> list[TrialRow]:
-    low, high = first.toordinal(), last.toordinal()
-    return sorted(
-        (
-            TrialRow(t.subscription_id, customer_id, date.fromordinal(t.day), t.converted)
-            for customer_id, result in computed.customers.items()
-            for t in result.trials
-            if low <= t.day <= high
-        ),
-        key=lambda t: (t.ended_on, t.subscription_id),
-    )

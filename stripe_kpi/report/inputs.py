@@ -36,6 +36,8 @@ class DayRow:
     reactivation: int = 0
     fx: int = 0
     mrr_at_risk: int | None = None
+    trials_ended: int = 0  # trials that ended that day
+    trials_converted: int = 0  # of those, the ones that became paying
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +75,12 @@ class AtRiskRow:
     cancels_on: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TrialRow:
-    """A trial that ended on ``ended_on``; ``converted`` when the customer started paying."""
-
-    subscription_id: str
-    customer_id: str
-    ended_on: date
-    converted: bool
-
-
 class ComputedMetrics(Protocol):
     """What :func:`stripe_kpi.report.summary.build_summary` needs from the metrics layer.
 
     ``days`` must cover the report day and, for the chart and the trailing-30-day change, the 90
     days before it (days missing before the first row count as an empty account; a gap after it
-    carries the last known day forward). ``movements`` and ``trials`` must cover the month to date.
+    carries the last known day forward). ``movements`` must cover the month to date.
     """
 
     @property
@@ -104,9 +96,6 @@ class ComputedMetrics(Protocol):
     def at_risk(self) -> Sequence[AtRiskRow]: ...
 
     @property
-    def trials(self) -> Sequence[TrialRow]: ...
-
-    @property
     def synced_at(self) -> datetime | None: ...
 
 
@@ -118,5 +107,4 @@ class ReportInputs:
     days: Sequence[DayRow]
     movements: Sequence[MovementRow] = ()
     at_risk: Sequence[AtRiskRow] = ()
-    trials: Sequence[TrialRow] = ()
     synced_at: datetime | None = None

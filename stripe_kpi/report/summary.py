@@ -181,7 +181,6 @@ def build_summary(
     mtd = Movements.total(mtd_rows)
     month_movements = [m for m in computed.movements if month_start <= m.date <= day]
     churned_mtd = [m for m in month_movements if m.type == "churn"]
-    trials = [t for t in computed.trials if month_start <= t.ended_on <= day]
     at_risk = tuple(_at_risk_line(r) for r in sorted(computed.at_risk, key=_risk_order))
     risk_total = today.mrr_at_risk
     if risk_total is None:
@@ -207,8 +206,8 @@ def build_summary(
         arpu=_rounded(kpis.arpu(today.mrr, today.customers)),
         customer_churn_rate=kpis.customer_churn_rate(len(churned_mtd), before_month.customers),
         nrr=kpis.nrr(before_month.mrr, mtd),
-        trials_ended=len(trials),
-        trials_converted=sum(1 for t in trials if t.converted),
+        trials_ended=sum(r.trials_ended for r in mtd_rows),
+        trials_converted=sum(r.trials_converted for r in mtd_rows),
         mrr_at_risk=risk_total,
         at_risk=at_risk,
         series=tuple(
