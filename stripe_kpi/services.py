@@ -10,7 +10,8 @@ Each opens the database it needs and closes it before returning.
 - :func:`cohorts_document` — ``stripe-kpi cohorts``: the monthly cohorts' triangle;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
 - :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
-  (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded).
+  (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded);
+- :func:`set_spend` / :func:`import_spend` / :func:`spend_list` — the spend CAC divides.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import structlog
@@ -35,6 +37,7 @@ from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_js
 from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
+from stripe_kpi.metrics.report_json import money
 from stripe_kpi.progress import Advance
 from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
 from stripe_kpi.report.deliver import (
@@ -53,6 +56,8 @@ from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.store.readers import at_risk_on, daily_ledger, stored_movements
+from stripe_kpi.store.spend import spend_rows, write_spend
+from stripe_kpi.store.spend_input import parse_csv, parse_entry
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
 from stripe_kpi.sync.state import backfill_unfinished
@@ -407,3 +412,43 @@ def check_account(settings: Settings, now: datetime) -> Reconciliation:
     with _database(settings) as engine:
         checks = reconcile_account(engine, currency=settings.currency, as_of=as_of)
     return Reconciliation.of(checks, currency=settings.currency, as_of=as_of)
+
+
+# ---------------------------------------------------------------------------------------------
+# spend (what CAC divides: METRICS.md §9)
+# ---------------------------------------------------------------------------------------------
+
+
+def _spend_json(month: str, amount: int, currency: str) -> dict[str, Any]:
+    return {"month": month, "amount": money(amount, currency), "currency": currency}
+
+
+def set_spend(settings: Settings, now: datetime, month: str, amount: str) -> dict[str, Any]:
+    """`stripe-kpi spend set MONTH AMOUNT`: ``amount`` in major units of the reporting currency;
+    returns the month as stored (amount in major units)."""
+    entry = parse_entry(month, amount, settings.currency)
+    with _database(settings) as engine:
+        write_spend(engine, [entry], settings.currency, int(now.timestamp()))
+    return _spend_json(entry.month, entry.amount, settings.currency)
+
+
+def import_spend(settings: Settings, now: datetime, path: Path) -> list[dict[str, Any]]:
+    """`stripe-kpi spend import FILE`: every row of the CSV file, or none (one ``InputError``
+    naming the bad row's line)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's export may start with a BOM
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise InputError(f"cannot read {path}: {reason}") from None
+    entries = parse_csv(text, settings.currency, str(path))
+    with _database(settings) as engine:
+        write_spend(engine, entries, settings.currency, int(now.timestamp()))
+    return [_spend_json(e.month, e.amount, settings.currency) for e in entries]
+
+
+def spend_list(settings: Settings) -> list[dict[str, Any]]:
+    """`stripe-kpi spend list`: every month entered, oldest first, amounts in major units of the
+    currency each was entered in."""
+    with _database(settings) as engine:
+        rows = spend_rows(engine)
+    return [_spend_json(r.month, r.amount, r.currency) for r in rows]

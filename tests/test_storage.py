@@ -44,6 +44,7 @@ EXPECTED_TABLES = {
     "sync_run",
     "sync_state",
     "report_delivery",
+    "spend",
     "tax_rate",
 }
 

@@ -34,6 +34,11 @@ app = typer.Typer(
 )
 simulate_app = typer.Typer(help="The built-in simulated Stripe account (no key, no network).")
 app.add_typer(simulate_app, name="simulate")
+spend_app = typer.Typer(
+    help="Sales and marketing spend per month, in the reporting currency: what CAC divides.",
+    no_args_is_help=True,
+)
+app.add_typer(spend_app, name="spend")
 
 out = Console(soft_wrap=True)  # one line per fact, whatever the width: scripts grep them
 err = Console(stderr=True, soft_wrap=True)
@@ -361,6 +366,53 @@ def simulate_serve(
         rate_limit=rate_limit,
         endpoint_rate_limit=endpoint_rate_limit,
     )
+
+
+@spend_app.command("set")
+@one_line_errors
+def spend_set(
+    month: str = typer.Argument(..., help="The month, YYYY-MM."),
+    amount: str = typer.Argument(
+        ..., help="What was spent, in major units of STRIPE_KPI_CURRENCY (4500 or 4500.50)."
+    ),
+) -> None:
+    """Set one month's spend (a month set again is replaced)."""
+    from stripe_kpi.cli.render import spend_line
+    from stripe_kpi.services import set_spend
+
+    out.print(spend_line(set_spend(settings(), _now(), month, amount)), highlight=False)
+
+
+@spend_app.command("import")
+@one_line_errors
+def spend_import(
+    path: Path = typer.Argument(..., dir_okay=False, help="A CSV file of month,amount rows."),
+) -> None:
+    """Set the spend of every month in a CSV file (rows month,amount; a header is optional):
+    all of them, or none when a row is bad."""
+    from stripe_kpi.services import import_spend
+
+    rows = import_spend(settings(), _now(), path)
+    months = "month" if len(rows) == 1 else "months"
+    out.print(f"imported {len(rows)} {months} of spend from {path}", highlight=False)
+
+
+@spend_app.command("list")
+@one_line_errors
+def spend_list(
+    as_json: bool = typer.Option(False, "--json", help="JSON rows."),
+) -> None:
+    """Every month's spend, oldest first."""
+    from stripe_kpi.cli.render import spend_table
+    from stripe_kpi.services import spend_list as listed
+
+    rows = listed(settings())
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        out.print("no spend entered yet: stripe-kpi spend set 2026-10 4500", highlight=False)
+    else:
+        out.print(spend_table(rows))
 
 
 def main() -> None:

@@ -165,3 +165,18 @@ def _check_line(r: dict[str, Any]) -> str:
     facts = f" ({r['detail']})" if r["detail"] else ""
     where = f"customer {r['customer_id']}{invoice}"
     return f"  {r['subscription_id']} ({where}): {r['explanation']}{facts}"
+
+
+def spend_line(row: dict[str, Any]) -> str:
+    """What `spend set` prints: the month as stored."""
+    return f"spend {row['month']}: {_fmt(row['amount'])} {row['currency'].upper()}"
+
+
+def spend_table(rows: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="Sales and marketing spend")
+    table.add_column("month")
+    table.add_column("amount", justify="right")
+    table.add_column("currency")
+    for r in rows:
+        table.add_row(r["month"], _fmt(r["amount"]), r["currency"].upper())
+    return table

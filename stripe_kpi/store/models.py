@@ -552,6 +552,24 @@ class ReportDelivery(SQLModel, table=True):
     error: str | None = None
 
 
+# ---------------------------------------------------------------------------------------------
+# What the founder enters (no sync touches it)
+# ---------------------------------------------------------------------------------------------
+
+
+class Spend(SQLModel, table=True):
+    """Sales and marketing spend of one month, as the founder entered it (``stripe-kpi spend``):
+    what CAC divides (METRICS.md §9). ``amount`` in minor units of ``currency``, the reporting
+    currency at the time it was entered; ``updated_at`` when it was last set (unix seconds)."""
+
+    __tablename__ = "spend"
+
+    month: str = Field(primary_key=True)  # YYYY-MM
+    amount: int = _money(nullable=False)
+    currency: str
+    updated_at: int = _ts(nullable=False)
+
+
 #: Stripe object tables, in the order a backfill fills them (parents first).
 STRIPE_TABLES: tuple[type[SQLModel], ...] = (
     Customer,
