@@ -318,6 +318,64 @@ def cohorts_document(
     )
 
 
+def _segment_kind(text: str) -> str:
+    """A ``--segment`` value checked (InputError: one line, exit 2)."""
+    from stripe_kpi.metrics.segments import parse_kind
+
+    try:
+        return parse_kind(text)
+    except ValueError as exc:
+        raise InputError(f"--segment: {exc}") from None
+
+
+def segment_document(
+    settings: Settings, now: datetime, kind: str, first: date, last: date, by: Granularity
+) -> dict[str, Any]:
+    """The ``metrics --segment KIND`` document (METRICS.md §8), read from ``segment_mrr`` (or,
+    for ``metadata:KEY``, the customers with the key) once the tables are up to date."""
+    from stripe_kpi.metrics.segment_report import segment_document as build
+    from stripe_kpi.store.segment_reads import read_segments
+
+    kind = _segment_kind(kind)
+    with _database(settings) as engine:
+        tables_up_to_date(engine, settings, now)
+        with engine.connect() as connection:
+            segments = read_segments(connection, kind, first, last)
+    currency = settings.currency.lower()
+    return build(kind, segments, first, last, by, currency=currency, tz=settings.timezone)
+
+
+def segment_movements_for(
+    settings: Settings, now: datetime, kind: str, first: date, last: date
+) -> list[dict[str, Any]]:
+    """Each customer's movements inside each segment of ``kind`` (``movements --segment``),
+    money in major units, with the customer's name."""
+    from sqlalchemy import select
+
+    from stripe_kpi.metrics.report_json import money
+    from stripe_kpi.store.models import table
+    from stripe_kpi.store.segment_reads import segment_movements
+
+    kind = _segment_kind(kind)
+    with _database(settings) as engine:
+        tables_up_to_date(engine, settings, now)
+        with engine.connect() as connection:
+            rows = segment_movements(connection, kind, first, last)
+            customer = table("customer")
+            ids = sorted({r["customer_id"] for r in rows})
+            names: dict[str, str | None] = {}
+            for start in range(0, len(ids), 500):
+                query = select(customer.c.id, customer.c.name).where(
+                    customer.c.id.in_(ids[start : start + 500])
+                )
+                names.update((i, n) for i, n in connection.execute(query))
+    currency = settings.currency.lower()
+    return [
+        {**r, "name": names.get(r["customer_id"]), "amount": money(r["amount"], currency)}
+        for r in rows
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # the daily report
 # ---------------------------------------------------------------------------------------------

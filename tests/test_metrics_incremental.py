@@ -77,6 +77,8 @@ def _tables(engine: Engine) -> dict[str, list[tuple]]:
         "daily_metrics": "SELECT * FROM daily_metrics ORDER BY date",
         "customer_result": "SELECT * FROM customer_result ORDER BY customer_id",
         "cohort_month": "SELECT * FROM cohort_month",
+        "segment_mrr": "SELECT * FROM segment_mrr",
+        "customer_segment": "SELECT * FROM customer_segment",
     }
     with engine.connect() as connection:
         return {

@@ -82,3 +82,46 @@ def test_a_metadata_segment_is_the_value_else_unknown() -> None:
     assert metadata_segment(tagged, "segment") == "smb"
     assert metadata_segment(tagged, "tier") == "unknown"
     assert metadata_segment(None, "segment") == "unknown"
+
+
+def test_example_26_one_customer_in_two_currencies() -> None:
+    """$20 in USD and €10 at 1.10 in EUR, one customer: currency segments usd 20.00 and
+    eur 11.00 (10 × 1.10), one paying customer in each, one in all (31.00).
+
+    Stripe lets a customer hold only one active subscription currency at a time
+    (docs.stripe.com/invoicing/multi-currency-customers: "you can't have two active
+    subscriptions with different currencies"), and the simulator follows it, so this history
+    is written as rows rather than simulated: the metrics still split it as §8 says."""
+    from stripe_kpi.metrics import compute_customers, inputs_from_rows
+    from stripe_kpi.metrics.ledger import Ledger
+    from stripe_kpi.metrics.segment_report import days_from_changes, segment_document
+    from tests.metrics_factories import Account, at, ts
+
+    account = Account()
+    start, until = ts(2026, 1, 1), ts(2026, 3, 1)
+    customer = account.customer(start)
+    account.simple(2000, start, until, customer=customer)
+    account.simple(1000, start, until, customer=customer, currency="eur")
+    results = compute_customers(
+        inputs_from_rows(account.tables()),
+        currency="usd",
+        tz="UTC",
+        as_of=at(2026, 3, 1),
+        rate=_rates,
+        segments=True,
+    )
+    ledger = Ledger(results.values())
+    day = date(2026, 3, 1)
+    assert (ledger.level("mrr", day.toordinal()), ledger.level("customers", day.toordinal())) == (
+        3100,
+        1,
+    )
+    changes: dict[str, dict[int, list[int]]] = {}
+    for kind, segment, on, *values in results[customer].segments or ():
+        if kind == "currency":
+            changes.setdefault(segment, {})[on] = values
+    segments = {s: days_from_changes(c, day, day) for s, c in changes.items()}
+    doc = segment_document("currency", segments, day, day, "day", currency="usd", tz="UTC")
+    got = {e["segment"]: (e["totals"]["mrr_end"], e["totals"]["customers_end"])
+           for e in doc["segments"]}  # fmt: skip
+    assert got == {"usd": (20.0, 1), "eur": (11.0, 1)}

@@ -73,3 +73,22 @@ def test_segments_add_up_to_the_account_every_day(script: list) -> None:
                 if k == "country"
             )
             assert summed == ledger.flow(name, day, day), (name, day)
+
+
+@FAST
+@given(scripts())
+def test_the_one_segment_shortcut_equals_the_walk(script: list) -> None:
+    """A customer whose MRR only ever sat in one plan takes their own movements as each kind's
+    (``segments.with_segments``): the same changes the per-segment walk finds."""
+    from unittest import mock
+
+    from stripe_kpi.metrics import segments
+
+    played = play(script)
+    history = inputs_from_rows(played.rows)
+    kwargs = {"currency": "usd", "tz": "UTC", "as_of": played.as_of, "rate": eur_rates}
+    fast = compute_customers(history, segments=True, **kwargs)
+    with mock.patch.object(segments, "_single_segment", return_value=None):
+        walked = compute_customers(history, segments=True, **kwargs)
+    for customer_id, result in fast.items():
+        assert sorted(result.segments or ()) == sorted(walked[customer_id].segments or ())

@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "customer",
     "customer_result",
     "cohort_month",
+    "customer_segment",
     "daily_metrics",
     "derive_queue",
     "discount",
@@ -45,6 +46,7 @@ EXPECTED_TABLES = {
     "sync_state",
     "report_delivery",
     "spend",
+    "segment_mrr",
     "tax_rate",
 }
 

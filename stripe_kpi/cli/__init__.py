@@ -148,6 +148,11 @@ def metrics(
     by: str = typer.Option("day", "--by", help="day or month."),
     as_json: bool = typer.Option(False, "--json", help="The machine-readable form."),
     as_csv: bool = typer.Option(False, "--csv", help="The series as CSV, for spreadsheets."),
+    segment: str = typer.Option(
+        None,
+        "--segment",
+        help="Split by plan, product, interval, currency, country or metadata:KEY.",
+    ),
 ) -> None:
     """MRR, its movements and the SaaS KPIs for a day or a period."""
     from stripe_kpi.cli.periods import local_today, parse_period
@@ -161,6 +166,11 @@ def metrics(
         raise InputError("give either --json or --csv, not both")
     s, now = settings(), _now()
     period = parse_period(local_today(s, now), on=on, start=start, end=end)
+    if segment is not None:
+        from stripe_kpi.cli.segments import print_segments
+
+        print_segments(s, now, segment, period, by, as_json=as_json, as_csv=as_csv)
+        return
     document = metrics_document(s, now, period.first, period.last, by)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps(document, indent=2))
@@ -181,6 +191,12 @@ def movements(
     ),
     as_csv: bool = typer.Option(False, "--csv", help="CSV, for spreadsheets."),
     as_json: bool = typer.Option(False, "--json", help="JSON rows."),
+    segment: str = typer.Option(
+        None,
+        "--segment",
+        help="Each customer's movements inside each plan, product, interval, currency, "
+        "country or metadata:KEY segment.",
+    ),
 ) -> None:
     """Each customer's MRR movements: who, when, how much, and why they churned."""
     from stripe_kpi.cli.periods import local_today, parse_period
@@ -196,6 +212,11 @@ def movements(
     if start is None and end is None:
         start = (today - timedelta(days=29)).isoformat()
     period = parse_period(today, start=start, end=end)
+    if segment is not None:
+        from stripe_kpi.cli.segments import print_segment_movements
+
+        print_segment_movements(s, now, segment, period, kind, as_json=as_json, as_csv=as_csv)
+        return
     rows = movements_for(s, now, period.first, period.last, kind)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))

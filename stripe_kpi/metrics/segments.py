@@ -275,8 +275,45 @@ def with_segments(
 ) -> CustomerResult:
     """The customer's result carrying their changes to every stored kind's segments
     (``CustomerResult.segments``): the item-level kinds walked from their subscriptions'
-    components, the country from their own figures."""
-    changes = segment_changes(histories, calendar, conv, prices)
+    components, the country from their own figures.
+
+    Most customers only ever have MRR in one plan (so one product, interval and currency):
+    then each kind's one segment holds all their MRR every day, and its movements are the
+    customer's own, classified by the same rules (§2) on the same day-end values; they are
+    read from ``result`` instead of walked again."""
     country = (customer.country if customer is not None else None) or UNKNOWN
-    changes.extend(customer_level_changes(result, "country", country))
-    return replace(result, segments=tuple(changes))
+    whole = customer_level_changes(result, "", "")
+    single = _single_segment(histories, prices)
+    if single is None:
+        changes = segment_changes(histories, calendar, conv, prices)
+    else:
+        changes = [
+            (kind, segment, *row[2:])
+            for kind, segment in zip(ITEM_KINDS, single, strict=True)
+            for row in whole
+        ]
+    changes.extend(("country", country, *row[2:]) for row in whole)
+    changes.sort()  # one order whichever way they were found: (kind, segment, day)
+    return replace(result, segments=tuple(changes))  # type: ignore[arg-type]
+
+
+def _single_segment(
+    histories: Sequence[SubscriptionHistory], prices: Mapping[str, Price]
+) -> tuple[str, str, str, str] | None:
+    """The one (plan, product, interval, currency) of every item the customer ever had MRR
+    from, or None when there were several (or none)."""
+    found: tuple[str, str, str, str] | None = None
+    seen: set[tuple[str | None, str]] = set()
+    for history in histories:
+        currency = history.subscription.currency
+        for _, comps in history.steps:
+            for c in comps:
+                if c.key == AMOUNT_OFF_KEY or (c.price_id, currency) in seen:
+                    continue
+                seen.add((c.price_id, currency))
+                key = (*_price_segments(c.price_id, prices), currency)
+                if found is None:
+                    found = key
+                elif key != found:
+                    return None
+    return found

@@ -516,6 +516,39 @@ class CustomerResultRow(SQLModel, table=True):
     at_risk_until: str | None = None  # YYYY-MM-DD, excluded
 
 
+class SegmentMrr(SQLModel, table=True):
+    """MRR split by segment (METRICS.md §8): per ``kind`` (plan, product, interval, currency,
+    country) and ``segment``, a row on each day where something of it changed — MRR and paying
+    customers at the end of that day (they hold until the segment's next row) and that day's
+    movements, §2 applied inside the segment. Reporting currency's minor units."""
+
+    __tablename__ = "segment_mrr"
+
+    kind: str = Field(primary_key=True)
+    segment: str = Field(primary_key=True)
+    date: str = Field(primary_key=True)  # YYYY-MM-DD
+    currency: str
+    mrr: int = _money(nullable=False)
+    customers: int = 0
+    new: int = _money(nullable=False)
+    expansion: int = _money(nullable=False)
+    contraction: int = _money(nullable=False)
+    churn: int = _money(nullable=False)
+    reactivation: int = _money(nullable=False)
+    fx: int = _money(nullable=False)
+
+
+class CustomerSegment(SQLModel, table=True):
+    """One customer's changes to ``segment_mrr`` as it last counted them (JSON list of
+    ``[kind, segment, day ordinal, mrr, customers, new, expansion, contraction, churn,
+    reactivation, fx]``): what an incremental update takes out again, as ``customer_result``."""
+
+    __tablename__ = "customer_segment"
+
+    customer_id: str = Field(primary_key=True)
+    changes: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class DeriveQueue(SQLModel, table=True):
     """Work the derived tables still owe, written in the transaction of the rows that caused it.
 

@@ -63,7 +63,9 @@ def _compute(
             "the database holds no Stripe data yet: run `stripe-kpi sync` first "
             "(or `stripe-kpi demo` to see the simulated account)"
         )
-    results = compute_customers(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
+    results = compute_customers(
+        history, currency=currency, tz=tz, as_of=as_of, rate=rate, segments=rows
+    )
     until = int(as_of.timestamp())
     ahead = horizons(history, until)
     checks = None

@@ -20,6 +20,7 @@ from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.movements import TrialOutcome
 from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.models import table
+from stripe_kpi.store.segments import SegmentRows, segment_rows
 
 MOVEMENT_COLUMNS = (
     "date", "customer_id", "type", "amount", "mrr_before", "mrr_after", "currency",
@@ -58,6 +59,8 @@ class DerivedRows:
     changes: dict[int, tuple[int, ...]]
     checks: list[SubscriptionCheck] | None = None
     cohorts: CohortChanges = field(default_factory=dict)
+    #: Their ``customer_segment`` rows and segment changes (``store.segments``).
+    segments: SegmentRows | None = None
 
 
 def derived_rows(
@@ -69,6 +72,7 @@ def derived_rows(
         [result_row(r, ahead.get(r.customer_id)) for r in results.values()],
         Ledger(results.values()).changes(),
         cohorts=CohortLedger(results.values()).changes(),
+        segments=segment_rows(results.values()),
     )
 
 

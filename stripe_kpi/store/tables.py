@@ -29,6 +29,7 @@ from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_all
 from stripe_kpi.store.queue import consume, read_queue
 from stripe_kpi.store.rows import DAILY_COLUMNS, MOVEMENT_COLUMNS, RESULT_COLUMNS, DerivedRows
+from stripe_kpi.store.segments import write_segment_tables
 
 #: Rows per ``executemany`` batch.
 _CHUNK = 20_000
@@ -125,6 +126,7 @@ def _replace_all(
         insert(connection, "daily_metrics", DAILY_COLUMNS, days)
         for part in parts:
             insert(connection, "customer_result", RESULT_COLUMNS, part.results)
+        write_segment_tables(connection, (p.segments for p in parts), currency, insert)
         cohorts = CohortLedger.from_changes(part.cohorts for part in parts)
         write_cohorts(connection, cohorts, last_day, currency)
         write_meta(connection, currency, tz, until, last_day)

@@ -33,6 +33,7 @@ from stripe_kpi.store.rows import (
     movement_rows,
     result_row,
 )
+from stripe_kpi.store.segments import update_segment_tables
 from stripe_kpi.store.tables import (
     FORMAT,
     insert,
@@ -164,6 +165,7 @@ def _update_in_place(
         as_of=as_of,
         rate=rate or process_rates(),
         customer_ids=ids,
+        segments=True,
     )
     ahead = horizons(history, until, ids)
     result, movement = table("customer_result"), table("mrr_movement")
@@ -186,6 +188,7 @@ def _update_in_place(
     connection.execute(delete(result).where(result.c.customer_id.in_(ids)))
     rows = (result_row(r, ahead.get(r.customer_id)) for r in new.values())
     insert(connection, "customer_result", RESULT_COLUMNS, rows)
+    update_segment_tables(connection, ids, new, reporting, insert)
     first = connection.execute(select(func.min(result.c.first_day))).scalar()
     last = date.fromordinal(LocalCalendar(tz).day_of(until))
     days = _apply_to_daily(connection, delta.changes(), first, last, reporting)
