@@ -44,6 +44,7 @@ EXPECTED_TABLES = {
     "subscription_schedule",
     "sync_run",
     "sync_state",
+    "report_claim",
     "report_delivery",
     "spend",
     "segment_mrr",

@@ -3,7 +3,8 @@
 The rule that matters: a report is stored before it is sent (status ``rendered``), then marked
 ``sent`` or ``failed`` with the number of attempts and the error, so no morning's numbers are lost
 to a mail server that was down, and "was it sent?" has an answer in the database. ``--send`` sends
-a day once: a day already ``sent`` is not sent again unless forced.
+a day once: a day already ``sent`` is not sent again unless forced, and two senders of one day
+at the same instant send one email (the day is claimed first: :mod:`.claim`).
 
 Only refusals that may pass are retried (connection refused or reset, timeouts, 4xx replies); a
 wrong password, a refused recipient or a TLS mismatch fail at once with a line that says which
@@ -29,6 +30,7 @@ from sqlmodel import select
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import ConfigurationError, DeliveryError
 from stripe_kpi.log import get_logger
+from stripe_kpi.report.claim import Claim, claim_day, sent_at, settle_claim
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.models import ReportDelivery
 
@@ -68,16 +70,18 @@ class Envelope:
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
     """What happened to one day's report. ``status``: ``sent``; ``already_sent`` (not resent:
-    the day was sent before and ``force`` was not given); ``rendered`` (stored, not asked to
-    send)."""
+    the day was sent before and ``force`` was not given); ``sending_elsewhere`` (not sent:
+    another process holds the day's claim and is sending it, ``note`` says who); ``rendered``
+    (stored, not asked to send)."""
 
     report_date: str
-    status: Literal["sent", "already_sent", "rendered"]
+    status: Literal["sent", "already_sent", "sending_elsewhere", "rendered"]
     delivery_id: int
     subject: str
     attempts: int = 0
     recipients: tuple[str, ...] = ()
     previously_sent_at: int | None = None
+    note: str | None = None
 
     def describe(self) -> str:
         """One line for the terminal and the logs."""
@@ -89,6 +93,8 @@ class DeliveryOutcome:
                 f"not sent: the report for {self.report_date} was already sent "
                 f"(report_delivery keeps it); use --force to send it again"
             )
+        if self.status == "sending_elsewhere":
+            return f"not sent: {self.note}"
         return f"rendered the report for {self.report_date} (kept in report_delivery, not sent)"
 
 
@@ -281,15 +287,8 @@ class RenderedReport:
 
 
 def already_sent(engine: Engine, report_date: str) -> bool:
-    """Whether the report for ``report_date`` (YYYY-MM-DD) has been sent."""
-    with session_scope(engine) as session:
-        row = session.exec(
-            select(ReportDelivery.id)
-            .where(ReportDelivery.report_date == report_date)
-            .where(ReportDelivery.status == "sent")
-            .limit(1)
-        ).first()
-    return row is not None
+    """Whether the report for ``report_date`` (YYYY-MM-DD) has been sent (its claim says so)."""
+    return sent_at(engine, report_date) is not None
 
 
 def deliver_report(
@@ -308,7 +307,9 @@ def deliver_report(
 
     The row is committed as ``rendered`` before any connection is made; it becomes ``sent``
     (with ``sent_at``) or ``failed`` (with the error) afterwards. With ``send=False`` the report
-    is only stored. Raises ``DeliveryError`` when sending fails (the row says ``failed``).
+    is only stored. Before sending, the day is claimed (:func:`.claim.claim_day`): a day sent
+    before (without ``force``), or being sent by another process right now, is not sent. Raises
+    ``DeliveryError`` when sending fails (the row says ``failed``, the claim is freed).
     """
     if send and (target is None or envelope is None):
         raise ValueError("sending needs an SMTP target and an envelope")
@@ -321,7 +322,6 @@ def deliver_report(
             .where(ReportDelivery.status == "sent")
             .order_by(ReportDelivery.id.desc())  # type: ignore[union-attr]
         ).first()
-        sent_before = previous is not None
         previously_sent_at = previous.sent_at if previous else None
         row = ReportDelivery(
             report_date=report.report_date,
@@ -349,19 +349,34 @@ def deliver_report(
         return outcome
     assert target is not None
     assert envelope is not None
-    if sent_before and not force:
-        _update(engine, delivery_id, error="not sent: this day was already sent; --force resends")
-        log.info("report_already_sent", report_date=report.report_date, delivery_id=delivery_id)
-        return replace(outcome, status="already_sent")
+    claim = claim_day(engine, report.report_date, now=stamp, force=force)
+    if not isinstance(claim, Claim):
+        _update(engine, delivery_id, error=f"not sent: {claim.describe()}")
+        if claim.state == "sent":
+            log.info("report_already_sent", report_date=report.report_date, delivery_id=delivery_id)
+            return replace(outcome, status="already_sent", previously_sent_at=claim.sent_at)
+        holder = claim.holder
+        log.info(
+            "report_sending_elsewhere",
+            report_date=report.report_date,
+            host=holder.host if holder else None,
+            pid=holder.pid if holder else None,
+        )
+        return replace(outcome, status="sending_elsewhere", note=claim.describe())
 
     message = address_message(report.message, envelope, now)
     try:
         used = send_message(message, target, envelope, attempts=attempts, sleep=sleep)
     except SmtpDeliveryError as exc:
         _update(engine, delivery_id, status="failed", attempts=exc.attempts, error=exc.message)
+        settle_claim(engine, claim, sent_at=None, delivery_id=delivery_id)
         log.error("report_send_failed", report_date=report.report_date, error=exc.message)
         raise
+    except BaseException:  # interrupted mid-send: free the day for the next run at once
+        settle_claim(engine, claim, sent_at=None, delivery_id=delivery_id)
+        raise
     _update(engine, delivery_id, status="sent", attempts=used, sent_at=stamp)
+    settle_claim(engine, claim, sent_at=stamp, delivery_id=delivery_id)
     log.info(
         "report_sent", report_date=report.report_date, recipients=len(recipients), attempts=used
     )

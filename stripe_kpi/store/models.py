@@ -585,6 +585,28 @@ class ReportDelivery(SQLModel, table=True):
     error: str | None = None
 
 
+class ReportClaim(SQLModel, table=True):
+    """One row per report day: who is sending it, or that it was sent (``report.claim``).
+
+    Before a process sends a day's report it takes the day's row (an INSERT that fails on the
+    key, or an UPDATE guarded by the state it read), so two ``report --send`` at the same
+    instant send one email. ``state``: ``sending`` (``token``, ``host`` and ``pid`` say who,
+    ``claimed_at`` since when: a claim older than the lease, or whose process died, is taken
+    over), ``sent`` (``sent_at``, ``delivery_id`` of the ``report_delivery`` row) or
+    ``failed`` (the sender gave up; the next run sends)."""
+
+    __tablename__ = "report_claim"
+
+    report_date: str = Field(primary_key=True)  # YYYY-MM-DD, as report_delivery.report_date
+    state: str  # sending | sent | failed
+    token: str
+    host: str
+    pid: int
+    claimed_at: int = _ts(nullable=False)
+    sent_at: int | None = _ts()
+    delivery_id: int | None = None
+
+
 # ---------------------------------------------------------------------------------------------
 # What the founder enters (no sync touches it)
 # ---------------------------------------------------------------------------------------------
