@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,6 +56,8 @@ _FIELD_TO_ENV = {
     "sync_interval_minutes": "STRIPE_KPI_SYNC_INTERVAL_MINUTES",
     "report_time": "STRIPE_KPI_REPORT_TIME",
     "log_format": "STRIPE_KPI_LOG_FORMAT",
+    "dashboard_path": "STRIPE_KPI_DASHBOARD_PATH",
+    "dashboard_token": "STRIPE_KPI_DASHBOARD_TOKEN",
 }
 
 
@@ -100,6 +103,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = Field(
         default="auto", validation_alias="STRIPE_KPI_LOG_FORMAT"
     )
+    #: The dashboard file the worker rewrites after each sync that changed something.
+    dashboard_path: Path | None = Field(default=None, validation_alias="STRIPE_KPI_DASHBOARD_PATH")
+    #: What `stripe-kpi serve` asks of every request when it listens beyond 127.0.0.1.
+    dashboard_token: SecretStr | None = Field(
+        default=None, validation_alias="STRIPE_KPI_DASHBOARD_TOKEN"
+    )
 
     @field_validator("stripe_api_key", mode="before")
     @classmethod
@@ -111,6 +120,18 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         return str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+
+    @field_validator("dashboard_token", mode="before")
+    @classmethod
+    def _dashboard_token(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        if not re.match(r"^[A-Za-z0-9._~-]{16,}$", text):
+            # Anyone who can reach the port may guess: ask for something a guess will not find,
+            # in characters a header, a query and a cookie carry as they are.
+            raise ValueError("must be at least 16 characters among A-Z a-z 0-9 . _ ~ -")
+        return text
 
     @field_validator("stripe_api_base", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from stripe_kpi.config import Settings, load_settings
 from stripe_kpi.errors import StorageError
 from stripe_kpi.private_files import write_owner_only
 from stripe_kpi.progress import counting_progress
-from stripe_kpi.services import report_for, sync_and_derive
+from stripe_kpi.services import report_for, sync_and_derive, write_dashboard
 from stripe_kpi.simulator.saas import synthetic_account
 from stripe_kpi.simulator.server import DEFAULT_API_KEY, SimulatorServer
 
@@ -30,6 +30,7 @@ class DemoResult:
     database: Path
     html: Path
     day: date
+    dashboard: Path | None = None
 
 
 def run_demo(
@@ -46,6 +47,7 @@ def run_demo(
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "stripe_kpi_demo.db"
     html = directory / "report.html"
+    dashboard = directory / "dashboard.html"
     for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         try:
             stale.unlink(missing_ok=True)  # every demo starts from an empty database
@@ -70,12 +72,14 @@ def run_demo(
     console.print()
     console.print(report.text, markup=False, highlight=False)
     console.print(f"HTML report: {html.resolve()}", highlight=False)
+    write_dashboard(settings, now, dashboard)
+    console.print(f"dashboard:   {dashboard.resolve()}  (opens offline)", highlight=False)
     console.print(
         f"database:    {database.resolve()}  (try: stripe-kpi metrics, with "
         f"DATABASE_URL=sqlite:///{database.resolve()})",
         highlight=False,
     )
-    return DemoResult(database, html, day)
+    return DemoResult(database, html, day, dashboard)
 
 
 def demo_settings(api_base: str, database: Path) -> Settings:

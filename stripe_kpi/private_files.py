@@ -13,6 +13,7 @@ can read, so it can warn instead of changing a founder's choice behind their bac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -59,3 +60,22 @@ def exposed(database: Path) -> list[Path]:
     """The database file and its companions that others may read, in that order."""
     candidates = [database, *(Path(f"{database}{suffix}") for suffix in COMPANIONS)]
     return [path for path in candidates if readable_by_others(path)]
+
+
+def replace_owner_only(path: Path, text: str) -> None:
+    """Write a file that others may be reading (the dashboard a browser has open, that the worker
+    rewrites after a sync): the text goes to an owner-only file beside it, then takes its name
+    in one rename, so a reader sees the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), OWNER_ONLY)
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror}") from None

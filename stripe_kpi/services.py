@@ -9,6 +9,7 @@ Each opens the database it needs and closes it before returning.
 - :func:`movements_for` — each customer's movements in a period, with names and feedback;
 - :func:`cohorts_document` — ``stripe-kpi cohorts``: the monthly cohorts' triangle;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
+- :func:`write_dashboard` / :func:`dashboard_server` — the dashboard, as a file or served;
 - :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
   (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded);
 - :func:`set_spend` / :func:`import_spend` / :func:`spend_list` — the spend CAC divides.
@@ -456,6 +457,66 @@ def report_sent(settings: Settings, report_date: str) -> bool:
     catches up only a day not sent)."""
     with _database(settings) as engine:
         return already_sent(engine, report_date)
+
+
+# ---------------------------------------------------------------------------------------------
+# the dashboard
+# ---------------------------------------------------------------------------------------------
+
+
+def dashboard_page(
+    settings: Settings, now: datetime, first: date | None = None, last: date | None = None
+) -> str:
+    """`stripe-kpi dashboard`: the self-contained page of ``first``…``last`` (default: every day
+    stored), read from the derived tables once they are brought up to date."""
+    from stripe_kpi.dashboard.document import dashboard_document
+    from stripe_kpi.dashboard.page import render_page
+
+    with _database(settings) as engine:
+        tables_up_to_date(engine, settings, now)
+        with engine.connect() as connection:
+            document = dashboard_document(
+                connection,
+                currency=settings.currency,
+                tz=settings.timezone,
+                generated_at=now,
+                first=first,
+                last=last,
+            )
+    return render_page(document)
+
+
+def write_dashboard(
+    settings: Settings,
+    now: datetime,
+    out: Path,
+    first: date | None = None,
+    last: date | None = None,
+) -> Path:
+    """The page written to ``out`` atomically and owner-only (it names customers)."""
+    from stripe_kpi.private_files import replace_owner_only
+
+    replace_owner_only(out, dashboard_page(settings, now, first, last))
+    return out
+
+
+def dashboard_server(
+    settings: Settings, clock: Callable[[], datetime], *, host: str, port: int
+) -> Any:
+    """`stripe-kpi serve`: a ``DashboardServer`` (not started) on the founder's database,
+    read-only; refuses an address beyond 127.0.0.1 without ``STRIPE_KPI_DASHBOARD_TOKEN``."""
+    from stripe_kpi.dashboard.server import DashboardServer
+
+    token = settings.dashboard_token
+    return DashboardServer(
+        database_url=settings.database_url,
+        currency=settings.currency,
+        tz=settings.timezone,
+        clock=clock,
+        host=host,
+        port=port,
+        token=None if token is None else token.get_secret_value(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -104,7 +105,23 @@ def run_sync(
         derived_reason=None if derived is None else derived.reason,
         disagreeing=outcome.disagreeing,
     )
+    path = settings.dashboard_path
+    if path is not None and (derived is not None or not path.exists()):
+        rewrite_dashboard(settings, now, path)
     return outcome
+
+
+def rewrite_dashboard(settings: Settings, now: datetime, path: Path) -> None:
+    """``STRIPE_KPI_DASHBOARD_PATH`` rewritten after a sync that changed the derived tables (or
+    when the file is missing). A failure is logged, never fatal: the sync itself succeeded."""
+    from stripe_kpi.services import write_dashboard
+
+    try:
+        write_dashboard(settings, now, path)
+    except StripeKpiError as exc:
+        log.warning("dashboard_failed", path=str(path), error=exc.message)
+    else:
+        log.info("dashboard_written", path=str(path))
 
 
 def run_report(

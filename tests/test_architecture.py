@@ -33,7 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "sync": BASE | {"stripe_api", "store"},
     "store": BASE | {"metrics"},
     "report": BASE | {"metrics", "store"},
-    "services": BASE | {"stripe_api", "sync", "store", "metrics", "report"},
+    # The dashboard reads the derived tables and writes money as the report does.
+    "dashboard": BASE | {"metrics", "store", "report"},
+    "services": BASE | {"stripe_api", "sync", "store", "metrics", "report", "dashboard"},
     "worker": BASE | {"services"},
     "demo": BASE | {"services", "simulator"},
     # doctor diagnoses the key and the database themselves, so it opens them directly.

@@ -39,6 +39,8 @@ def test_demo_runs_and_says_where_its_files_are(demo) -> None:
     assert "MRR $" in result.stdout
     assert "— Thu 19 Nov 2026" in result.stdout
     assert f"HTML report: {folder}/report.html" in result.stdout
+    assert f"dashboard:   {folder}/dashboard.html  (opens offline)" in result.stdout
+    assert Path(folder, "dashboard.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     html = Path(folder, "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     assert "data:image/png;base64," in html

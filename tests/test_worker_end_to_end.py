@@ -100,3 +100,30 @@ def test_worker_syncs_then_sends_the_report_of_the_synced_account(
     # (the synced-at time read back is the one the email was built with).
     assert received == render_text(summary)
     assert any(part.get_content_type() == "image/png" for part in message.walk())
+
+
+def test_the_worker_rewrites_the_dashboard_after_a_sync_that_changed_something(
+    stripe_server: SimulatorServer, tmp_path: Any
+) -> None:
+    path = tmp_path / "dashboard.html"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        stripe_api_key=stripe_server.api_key,
+        stripe_api_base=stripe_server.url,
+        database_url=f"sqlite:///{tmp_path / 'kpi.db'}",
+        rate_limit=1000,
+        dashboard_path=path,
+    )
+    now = datetime.now(UTC)
+    first = run_sync(settings, now)
+    assert first.derived is not None  # the first sync built the tables: the file is written
+    written = path.stat()
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert written.st_mode & 0o777 == 0o600
+    again = run_sync(settings, now)
+    assert again.derived is None  # nothing changed: the file is left as it was
+    assert path.stat().st_mtime_ns == written.st_mtime_ns
+    assert path.stat().st_ino == written.st_ino
+    path.unlink()
+    run_sync(settings, now)  # nothing changed, but the file is missing: written again
+    assert path.exists()

@@ -325,6 +325,44 @@ def report(
 
 @app.command()
 @one_line_errors
+def dashboard(
+    path: Path = typer.Option(
+        Path("stripe-kpi-dashboard.html"), "--out", dir_okay=False, help="The HTML file to write."
+    ),
+    start: str = typer.Option(None, "--from", help="First day (default: the first stored)."),
+    end: str = typer.Option(None, "--to", help="Last day (default: today)."),
+) -> None:
+    """Write the dashboard: one HTML file that opens offline (charts, customers, MRR at risk)."""
+    from stripe_kpi.cli.periods import parse_day
+    from stripe_kpi.errors import InputError
+    from stripe_kpi.services import write_dashboard
+
+    first = parse_day(start, "--from") if start else None
+    last = parse_day(end, "--to") if end else None
+    if first and last and last < first:
+        raise InputError(f"--to {last} is before --from {first}")
+    written = write_dashboard(settings(), _now(), path, first, last)
+    out.print(f"wrote {written}", highlight=False, markup=False)
+
+
+@app.command()
+@one_line_errors
+def serve(
+    port: int = typer.Option(8050, min=0, max=65535, help="Port (0: any free one)."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address; any but 127.0.0.1 needs STRIPE_KPI_DASHBOARD_TOKEN."
+    ),
+) -> None:
+    """Serve the dashboard on 127.0.0.1, read-only, current after every sync."""
+    from stripe_kpi.services import dashboard_server
+
+    server = dashboard_server(settings(), _now, host=host, port=port)
+    out.print(f"dashboard at {server.url} (Ctrl-C to stop)", highlight=False, markup=False)
+    server.serve_forever()
+
+
+@app.command()
+@one_line_errors
 def worker() -> None:
     """Run the scheduler: sync every STRIPE_KPI_SYNC_INTERVAL_MINUTES, and send the daily report
     at STRIPE_KPI_REPORT_TIME in STRIPE_KPI_TIMEZONE (after a sync). Stops on SIGTERM/Ctrl-C."""

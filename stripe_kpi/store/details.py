@@ -102,16 +102,20 @@ def churn_detail(
 
 
 def risky_subscriptions(
-    session: Session, zone: ZoneInfo, customer_ids: Collection[str]
+    session: Session, zone: ZoneInfo, customer_ids: Collection[str] | None
 ) -> list[RiskySubscription]:
-    """These customers' subscriptions that count now and may stop (past due, set to cancel, or
-    with collection paused), ordered by subscription id."""
+    """These customers' subscriptions (None: every customer's, in one query, as the dashboard
+    lists them) that count now and may stop (past due, set to cancel, or with collection
+    paused), ordered by subscription id."""
     rows = []
-    for chunk in _chunks(customer_ids):
+    chunks: Iterable[list[str] | None] = [None] if customer_ids is None else _chunks(customer_ids)
+    for chunk in chunks:
+        query = select(Subscription)
+        if chunk is not None:
+            query = query.where(col(Subscription.customer_id).in_(chunk))
         query = (
-            select(Subscription)
-            .where(col(Subscription.customer_id).in_(chunk))
-            .where(col(Subscription.status).in_(_COUNTING), col(Subscription.ended_at).is_(None))
+            query.where(col(Subscription.status).in_(_COUNTING))
+            .where(col(Subscription.ended_at).is_(None))
             .where(
                 or_(
                     col(Subscription.status) == "past_due",
