@@ -60,8 +60,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             _cli(env, "metrics", "--json", "--from", "2026-01-01", "--to", "2026-01-31")
         )
         moves = json.loads(_cli(env, "movements", "--json", "--from", first, "--to", "2026-02-10"))
+        cohorts = {
+            metric: json.loads(_cli(env, "cohorts", "--json", "--metric", metric))
+            for metric in ("customers", "mrr")
+        }
     return {"out": out, "wrote": wrote, "metrics": metrics, "january": january, "moves": moves,
-            "renamed": renamed, "url": url, "folder": folder}  # fmt: skip
+            "renamed": renamed, "url": url, "folder": folder, "cohorts": cohorts}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -141,15 +145,14 @@ def test_the_file_opens_offline_with_no_request_no_error_and_every_chart_drawn(
         watched.show(name)
         for chart in watched.page.query_selector_all(f"#page-{name} .chart"):
             drawn[chart.get_attribute("id")] = chart.evaluate(_MARKS)
-    # Cohorts and segments come from tables this database does not have: a panel says so.
-    assert watched.page.inner_text("#cohorts-body").startswith("Cohorts are not available yet")
+    # Segments come from a table this database does not have yet: a panel says so.
     assert watched.page.inner_text("#segments-body").startswith("MRR by segment is not available")
     watched.show("customers")
     watched.page.click("#table-customers tbody tr")
     drawn["chart-customer"] = watched.page.eval_on_selector("#chart-customer", _MARKS)
     assert set(drawn) == {
         "chart-mrr", "chart-customers", "chart-movements", "chart-churn", "chart-churn-mrr",
-        "chart-feedback", "chart-risk", "chart-customer",
+        "chart-feedback", "chart-risk", "chart-customer", "chart-cohorts",
     }  # fmt: skip
     assert all(n > 0 for n in drawn.values()), drawn
     assert watched.requests == []
@@ -194,6 +197,35 @@ def test_last_months_movements_are_what_metrics_json_says(
     # The month's row of the table says the same.
     row = watched.page.inner_text("#table-months tbody tr:nth-child(2)")
     assert row.split("\t")[0] == "2026-01"
+
+
+def test_the_cohort_cells_are_what_cohorts_json_says(
+    watched: Watched, site: dict[str, Any]
+) -> None:
+    watched.show("cohorts")
+    for metric, button in (("customers", "customers"), ("mrr", "MRR")):
+        watched.page.click(f"#cohorts-body button[data-kind={metric!r}]")
+        assert watched.page.inner_text("#cohorts-body button.active") == button
+        shown = watched.page.eval_on_selector_all(
+            "#table-cohorts tbody tr",
+            "(rows) => rows.map((r) => Array.from(r.cells).map((c) => c.textContent))",
+        )
+        expected = [
+            [
+                row["cohort"],
+                f"{row['customers']:,}",
+                format_money(round(row["starting_mrr"] * 100), "usd"),
+                *(
+                    f"{m['customers']:,}"
+                    if metric == "customers"
+                    else format_money(round(m["mrr"] * 100), "usd")
+                    for m in row["months"]
+                ),
+            ]
+            for row in site["cohorts"][metric]["cohorts"]
+        ]
+        assert len(expected) > 3
+        assert [[cell for cell in row if cell] for row in shown] == expected
 
 
 def test_a_customer_named_like_an_attack_is_text(watched: Watched, site: dict[str, Any]) -> None:

@@ -99,6 +99,19 @@ def account(engine: Engine) -> Engine:
               "cancellation_feedback": feedback} for k, (cus, status, reason, feedback)
              in subs.items()],
         )  # fmt: skip
+        # The cohorts: January's (cus_a, cus_b: 2 customers, $100.00 at the month's end; on 2
+        # Feb one of them, $75.00) and February's (cus_c, $30.00).
+        connection.execute(
+            table("cohort_month").insert(),
+            [
+                {"cohort": cohort, "months_since": since, "currency": "usd",
+                 "cohort_customers": size, "customers": customers, "mrr": mrr}
+                for cohort, since, size, customers, mrr in (
+                    ("2026-01-01", 0, 2, 2, 10000), ("2026-01-01", 1, 2, 1, 7500),
+                    ("2026-02-01", 0, 1, 1, 3000),
+                )
+            ],
+        )  # fmt: skip
     return engine
 
 
@@ -180,7 +193,18 @@ def test_the_document_headline_and_last_month(account: Engine) -> None:
     moves = {m["type"]: m["text"] for m in doc["last_month"]["movements"]}
     assert moves["new"] == "+$100.00"
     assert moves["churn"] == "$0.00"
-    assert doc["cohorts"] is None
+    january = {"cohort": "2026-01", "customers": 2, "starting_mrr": 100.0, "months": [
+        {"months_since": 0, "customers": 2, "mrr": 100.0, "retention": 1.0, "partial": False},
+        {"months_since": 1, "customers": 1, "mrr": 75.0, "retention": 0.5, "partial": True},
+    ]}  # fmt: skip
+    assert doc["cohorts"]["customers"]["cohorts"][0] == january
+    assert [m["retention"] for m in doc["cohorts"]["mrr"]["cohorts"][0]["months"]] == [1.0, 0.75]
+    assert [c["cohort"] for c in doc["cohorts"]["customers"]["cohorts"]] == ["2026-01", "2026-02"]
+    # A period that ends in January: February's cohort and month are left out.
+    with account.connect() as connection:
+        upto = dashboard_document(connection, currency="usd", tz="UTC", generated_at=now,
+                                  last=JAN31)  # fmt: skip
+    assert upto["cohorts"]["customers"]["cohorts"] == [{**january, "months": january["months"][:1]}]
     assert doc["segments"] is None
 
 

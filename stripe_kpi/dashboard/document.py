@@ -137,7 +137,7 @@ def dashboard_document(
         "feedback": data.churn_feedback(connection, first, last),
         "at_risk": data.at_risk_block(connection, last, ccy, tz),
         "customers": data.customers_block(connection, last, ccy, limit=top),
-        "cohorts": cohorts_block(connection, first, last, ccy),
+        "cohorts": cohorts_block(connection, first, last, span.last, ccy, tz),
         "segments": segments_block(connection, first, last, ccy),
     }
 

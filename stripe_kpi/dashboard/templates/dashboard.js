@@ -186,19 +186,52 @@
   }
 
   // ---- cohorts and segments (stored tables of their own features) -----------------------
+  function percent(share) { return share === null || share === undefined ? "n/a" : (share * 100).toFixed(1) + "%"; }
   function drawCohorts() {
     var body = document.getElementById("cohorts-body");
     var c = D.cohorts;
     if (!c) { unavailable(body, "Cohorts are not available yet: this database has no stored cohort table (it comes with stripe-kpi cohorts)."); return; }
+    if (!c.customers.cohorts.length) { unavailable(body, "No cohort yet: no customer has paid in this period."); return; }
     body.textContent = "";
-    var panel = el("div", null, "panel"), chart = el("div", null, "chart");
-    chart.id = "chart-cohorts"; panel.appendChild(chart); body.appendChild(panel);
-    body.appendChild(el("p", c.note || "", "note"));
-    plot("chart-cohorts", [{ type: "heatmap", x: c.offsets, y: c.cohorts, z: c.values, text: c.text,
-      colorscale: [[0, "#f3f2ff"], [1, "#4b44c8"]], hoverongaps: false, texttemplate: "%{text}",
-      hovertemplate: "cohort %{y}, month %{x}: %{text}<extra></extra>", showscale: false }],
-      { hovermode: "closest", xaxis: { type: "category", title: { text: "months since first payment" } },
-        yaxis: { type: "category", tickprefix: "", autorange: "reversed" } });
+    var kinds = el("div", null, "segment-kinds"), panel = el("div", null, "panel"), chart = el("div", null, "chart");
+    chart.id = "chart-cohorts"; panel.appendChild(chart);
+    var wrap = el("div", null, "table-wrap panel"), grid = el("table"); grid.id = "table-cohorts"; wrap.appendChild(grid);
+    body.appendChild(kinds); body.appendChild(panel);
+    body.appendChild(el("p", "Customers grouped by the month of their first payment; each cell is what the cohort keeps that many months later (customers still paying, or MRR kept net of expansion and contraction, against its first month). The month in progress is counted at " + c.customers.as_of + ".", "note"));
+    body.appendChild(wrap);
+    function show(metric) {
+      Array.prototype.forEach.call(kinds.children, function (b) { b.className = b.dataset.kind === metric ? "active" : ""; });
+      var doc = c[metric], rows = doc.cohorts, width = 0;
+      rows.forEach(function (r) { width = Math.max(width, r.months.length); });
+      var offsets = []; for (var i = 0; i < width; i++) offsets.push(i);
+      var names = rows.map(function (r) { return r.cohort; });
+      chart.style.height = Math.max(300, 26 * names.length + 80) + "px";
+      var cell = function (m) { return metric === "mrr" ? money(m.mrr) : count(m.customers); };
+      var z = rows.map(function (r) { return offsets.map(function (i) { var m = r.months[i]; return m && m.retention !== null ? m.retention : null; }); });
+      // The share in each cell when there is room for it (a phone shows colours only).
+      var roomy = chart.clientWidth > 34 * width + 80;
+      var text = rows.map(function (r) { return offsets.map(function (i) { var m = r.months[i]; return m && m.retention !== null ? Math.round(m.retention * 100) + "%" : ""; }); });
+      var hover = rows.map(function (r) { return offsets.map(function (i) { var m = r.months[i]; return m ? cell(m) + " · " + percent(m.retention) + (m.partial ? " (month in progress)" : "") : ""; }); });
+      plot("chart-cohorts", [{ type: "heatmap", x: offsets, y: names, z: z, text: text, customdata: hover,
+        zmin: 0, zmax: metric === "mrr" ? Math.max(1, Math.max.apply(null, [].concat.apply([], z).filter(function (v) { return v !== null; }))) : 1,
+        colorscale: [[0, "#f4f3ff"], [1, "#3f38b8"]], hoverongaps: false, texttemplate: roomy ? "%{text}" : "", textfont: { size: 10 },
+        hovertemplate: "cohort %{y}, month %{x}: %{customdata}<extra></extra>", showscale: false }],
+        { hovermode: "closest",
+          xaxis: { type: "category", title: { text: "months since first payment" }, side: "top" },
+          yaxis: { type: "category", tickprefix: "", autorange: "reversed" }, margin: { l: 70, r: 10, t: 50, b: 10 } });
+      var head = [{ label: "cohort" }, { label: "customers", cls: "num" }, { label: "starting MRR", cls: "num" }]
+        .concat(offsets.map(function (i) { return { label: String(i), cls: "num" }; }));
+      table("table-cohorts", head, rows.map(function (r) {
+        return { id: r.cohort, cells: [r.cohort, count(r.customers), money(r.starting_mrr)].concat(offsets.map(function (i) {
+          return r.months[i] ? cell(r.months[i]) : ""; })) };
+      }));
+    }
+    [["customers", "customers"], ["mrr", "MRR"]].forEach(function (k) {
+      var b = el("button", k[1]); b.dataset.kind = k[0]; b.type = "button";
+      b.addEventListener("click", function () { show(k[0]); });
+      kinds.appendChild(b);
+    });
+    show("customers");
   }
   function drawSegments() {
     var body = document.getElementById("segments-body");
