@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine
 from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, Movement, metrics_json
+from stripe_kpi.metrics.acquisition import new_customers_per_day, with_acquisition
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
 from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
@@ -57,7 +58,12 @@ from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.store.readers import at_risk_on, daily_ledger, stored_movements
-from stripe_kpi.store.spend import spend_rows, write_spend
+from stripe_kpi.store.spend import (
+    new_customers_by_day,
+    spend_by_month,
+    spend_rows,
+    write_spend,
+)
 from stripe_kpi.store.spend_input import parse_csv, parse_entry
 from stripe_kpi.stripe_api import client_from_settings
 from stripe_kpi.sync import SyncReport, sync
@@ -263,14 +269,23 @@ def metrics_document(
     LTV's three months), or over a recomputation."""
     since = earliest_day_read(first, last)
     with _database(settings) as engine:
-        ledger = _stored(engine, settings, now, lambda connection: daily_ledger(connection, since))
-        if ledger is None:
+        stored = _stored(
+            engine,
+            settings,
+            now,
+            lambda c: (daily_ledger(c, since), new_customers_by_day(c, first, last)),
+        )
+        if stored is None:
             computed = _recomputed(engine, settings, now)
+            new = new_customers_per_day(computed.movements(first, last))
         else:
+            ledger, new = stored
             computed = Computed.of_ledger(
                 ledger, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
             )
-    return metrics_json(computed, first, last, by)
+        spend = spend_by_month(engine, settings.currency)
+    # Spend, CAC, LTV:CAC and payback (METRICS.md §9): the spend table and the new customers.
+    return with_acquisition(metrics_json(computed, first, last, by), spend, new)
 
 
 def movements_for(

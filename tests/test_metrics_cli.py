@@ -10,6 +10,7 @@ May: MRR 190 → 150, one contraction; June: 150 → 110, one voluntary churn.
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -195,3 +196,68 @@ def test_a_malformed_key_does_not_stop_the_commands_that_only_read(env, monkeypa
     assert synced.exit_code == 2
     assert synced.stderr.startswith("error: STRIPE_API_KEY is not a Stripe secret")
     assert "garbage" not in synced.output
+
+
+@pytest.fixture
+def with_spend(env, synced: str, tmp_path, monkeypatch) -> None:
+    """A copy of the synced account (the module's database stays without spend) with spend
+    entered for January–June: $600, $300, $150, then 0 for April–June."""
+    copy = tmp_path / "spend.db"
+    shutil.copyfile(synced.removeprefix("sqlite:///"), copy)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
+    (tmp_path / "spend.csv").write_text(
+        "month,amount\n2026-01,600\n2026-02,300\n2026-03,150\n2026-04,0\n2026-05,0\n2026-06,0\n"
+    )
+    result = runner.invoke(app, ["spend", "import", "spend.csv"])
+    assert result.exit_code == 0, result.output
+
+
+def test_cac_ltv_cac_and_payback(with_spend) -> None:
+    doc = _json("--from", "2026-01-01", "--to", "2026-06-30", "--by", "month")
+    t = doc["totals"]
+    # Spend 600 + 300 + 150 = 1,050; new customers Ada ($50), Bob ($100), Cy ($40): CAC 350.
+    # LTV: ARPU 110 / 2 = 55 at 30 Jun ÷ the mean churn of Apr (0/3), May (0/3), Jun (1/3) =
+    # 1/9 → 495; LTV:CAC 495 / 350 = 1.414286; payback 350 ÷ (190 / 3) = 1,050 / 190 = 5.526316.
+    assert (t["new_customers"], t["spend"], t["cac"], t["ltv"]) == (3, 1050.0, 350.0, 495.0)
+    assert (t["ltv_cac"], t["cac_payback_months"]) == (1.414286, 5.526316)
+    # January: 600 ÷ 2 = 300, payback 300 ÷ (150 / 2) = 4; February: 300 ÷ 1 = 300, payback
+    # 300 ÷ 40 = 7.5; March: spend but nobody new → null; April–June: nobody new → null.
+    assert [(p["new_customers"], p["spend"], p["cac"], p["cac_payback_months"])
+            for p in doc["series"]] == [
+        (2, 600.0, 300.0, 4.0), (1, 300.0, 300.0, 7.5), (0, 150.0, None, None),
+        (0, 0, None, None), (0, 0, None, None), (0, 0, None, None),
+    ]  # fmt: skip
+    csv_rows = runner.invoke(
+        app, ["metrics", "--csv", "--from", "2026-01-01", "--to", "2026-02-28", "--by", "month"]
+    ).stdout.splitlines()
+    assert csv_rows[0].endswith(",new_customers,spend,cac,cac_payback_months")
+    assert csv_rows[1].endswith(",2,600.0,300.0,4.0")
+
+
+def test_without_spend_cac_is_null_never_zero(env) -> None:
+    t = _json("--from", "2026-01-01", "--to", "2026-06-30")["totals"]
+    assert (t["new_customers"], t["spend"], t["cac"]) == (3, None, None)
+    assert (t["ltv_cac"], t["cac_payback_months"]) == (None, None)
+
+
+def test_six_months_by_month_on_an_80_column_terminal(with_spend) -> None:
+    result = runner.invoke(
+        app, ["metrics", "--from", "2026-01-01", "--to", "2026-06-30", "--by", "month"]
+    )
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    assert "…" not in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    # One column per month; MRR 150 → 190 → 190 → 190 → 150 → 110; May's contraction −40 and
+    # June's churn −40; January's CAC 300 with a 4-month payback, February's 7.5.
+    for month in ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"):
+        assert month in shown
+    mrr = [
+        cell.strip()
+        for line in shown.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip() == "MRR"
+        for cell in line.split("│")[2:-1]
+    ]  # across the tables the months were split into
+    assert mrr == ["150.00", "190.00", "190.00", "190.00", "150.00", "110.00"]
+    for figure in ("-40.00", "7.5", "300.00", "LTV:CAC", "1.41"):  # LTV:CAC 495 / 350 = 1.41
+        assert figure in shown, figure

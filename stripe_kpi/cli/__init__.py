@@ -154,7 +154,9 @@ def metrics(
         help="Split by plan, product, interval, currency, country or metadata:KEY.",
     ),
 ) -> None:
-    """MRR, its movements and the SaaS KPIs for a day or a period."""
+    """MRR, its movements and the SaaS KPIs for a day or a period (CAC, LTV:CAC and payback once
+    `stripe-kpi spend` holds the period's spend). On a terminal the series is one column per day
+    or month, in as many tables as the width needs."""
     from stripe_kpi.cli.periods import local_today, parse_period
     from stripe_kpi.cli.render import SERIES_COLUMNS, metrics_table, series_rows, to_csv
     from stripe_kpi.errors import InputError
@@ -177,7 +179,7 @@ def metrics(
     elif as_csv:
         typer.echo(to_csv(SERIES_COLUMNS, series_rows(document)), nl=False)
     else:
-        for table in metrics_table(document):
+        for table in metrics_table(document, out.width):
             out.print(table)
 
 

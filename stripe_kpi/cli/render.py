@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -14,6 +14,7 @@ from rich.table import Table
 SERIES_COLUMNS = (
     "date", "mrr", "customers", "arpu", "new", "expansion", "contraction", "churn",
     "reactivation", "net", "fx", "churned_voluntary", "churned_involuntary",
+    "new_customers", "spend", "cac", "cac_payback_months",
 )  # fmt: skip
 
 
@@ -43,6 +44,10 @@ def series_rows(document: dict[str, Any]) -> list[list[Any]]:
                 moves["fx"],
                 churned["voluntary"],
                 churned["involuntary"],
+                point["new_customers"],
+                point["spend"],
+                point["cac"],
+                point["cac_payback_months"],
             ]
         )
     return rows
@@ -71,13 +76,90 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def metrics_table(document: dict[str, Any]) -> tuple[Table, Table]:
+def _months(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+#: The movements of a series entry, in the order the tables show them.
+MOVEMENT_NAMES = ("new", "expansion", "contraction", "churn", "reactivation", "net", "fx")
+
+
+def _movement(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda point: _fmt(point["movements"][name])
+
+
+#: The series shown on a terminal, transposed: one row per figure (its label, and how to read
+#: it off a series entry and format it), one column per day or month.
+_SERIES_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("MRR", lambda p: _fmt(p["mrr"])),
+    ("paying customers", lambda p: _fmt(p["customers"])),
+    ("ARPU", lambda p: _fmt(p["arpu"])),
+    *[(f"{k} MRR", _movement(k)) for k in MOVEMENT_NAMES],
+    ("churned vol/inv", lambda p: "{voluntary} / {involuntary}".format(**p["churned_customers"])),
+    ("new customers", lambda p: _fmt(p["new_customers"])),
+    ("spend", lambda p: _fmt(p["spend"])),
+    ("CAC", lambda p: _fmt(p["cac"])),
+    ("payback (months)", lambda p: _months(p["cac_payback_months"])),
+)  # fmt: skip
+
+#: What a table's frame adds to its cells: one border before each column and one after the last,
+#: and a space each side of every cell (Rich's default box and padding).
+_BORDER, _PADDING = 1, 2
+
+
+def _period_label(point: dict[str, Any], by: str) -> str:
+    return point["date"][:7] if by == "month" else point["date"]
+
+
+def _fitting_runs(needs: list[int], room: int) -> list[tuple[int, int]]:
+    """Split columns of widths ``needs`` into runs ``[lo, hi)`` that each fit ``room``: as few
+    runs as fit, then the same number of columns in each where that still fits (six months in
+    3 + 3, not 5 + 1). A column wider than ``room`` alone gets a run of its own."""
+    greedy, lo, used = [], 0, 0
+    for i, need in enumerate(needs):
+        if i > lo and used + need > room:
+            greedy.append((lo, i))
+            lo, used = i, 0
+        used += need
+    greedy.append((lo, len(needs)))
+    size = -(-len(needs) // len(greedy))  # ceil
+    even = [(lo, min(lo + size, len(needs))) for lo in range(0, len(needs), size)]
+    if len(even) == len(greedy) and all(sum(needs[lo:hi]) <= room for lo, hi in even):
+        return even
+    return greedy
+
+
+def series_tables(document: dict[str, Any], width: int) -> list[Table]:
+    """The series transposed: one row per figure, one column per day or month, so that six
+    months or a week of days stay readable on an 80-column terminal (13 figures side by side
+    never fit: Rich cut every cell to "20…"). The columns go in as many tables as ``width``
+    needs, each as wide as its longest cell, so no cell is ever cut."""
+    by = document["by"]
+    labels = [label for label, _ in _SERIES_FIGURES]
+    columns = [
+        (_period_label(p, by), [show(p) for _, show in _SERIES_FIGURES]) for p in document["series"]
+    ]
+    frame = _BORDER + max(len(label) for label in labels) + _PADDING + _BORDER
+    needs = [max(len(h), *(len(c) for c in cells)) + _PADDING + _BORDER for h, cells in columns]
+    chunks = [columns[lo:hi] for lo, hi in _fitting_runs(needs, width - frame)]
     ccy = document["currency"].upper()
-    series = Table(title=f"{document['from']} → {document['to']} ({ccy}, {document['timezone']})")
-    for name in SERIES_COLUMNS:
-        series.add_column(name.replace("churned_", "churned "), justify="right")
-    for row in series_rows(document):
-        series.add_row(*[_fmt(v) if i else str(v) for i, v in enumerate(row)])
+    title = f"{document['from']} → {document['to']} ({ccy}, {document['timezone']})"
+    tables = []
+    for k, chunk in enumerate(chunks):
+        part = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        table = Table(title=f"{title}{part}")
+        table.add_column("by day" if by == "day" else "by month", no_wrap=True)
+        for header, _ in chunk:
+            table.add_column(header, justify="right", no_wrap=True)
+        for row, label in enumerate(labels):
+            table.add_row(label, *[cells[row] for _, cells in chunk])
+        tables.append(table)
+    return tables
+
+
+def metrics_table(document: dict[str, Any], width: int = 80) -> list[Table]:
+    """What `metrics` prints on a terminal: the series (:func:`series_tables`, fitted to
+    ``width``), then the period's totals."""
     totals = document["totals"]
     kpis = Table(title="Totals", show_header=False)
     kpis.add_column("kpi")
@@ -85,7 +167,8 @@ def metrics_table(document: dict[str, Any]) -> tuple[Table, Table]:
     pairs = [
         ("MRR start → end", f"{_fmt(totals['mrr_start'])} → {_fmt(totals['mrr_end'])}"),
         ("ARR", _fmt(totals["arr"])),
-        ("paying customers", f"{totals['customers_start']} → {totals['customers_end']}"),
+        ("paying customers", f"{_fmt(totals['customers_start'])} → "
+                             f"{_fmt(totals['customers_end'])}"),
         ("ARPU", _fmt(totals["arpu"])),
         *[(f"{k} MRR", _fmt(v)) for k, v in totals["movements"].items()],
         ("churned customers (vol./invol.)", "{voluntary} / {involuntary}".format(
@@ -100,10 +183,15 @@ def metrics_table(document: dict[str, Any]) -> tuple[Table, Table]:
         ("LTV", _fmt(totals["ltv"])),
         ("trial conversion", _pct(totals["trial_conversion"])),
         ("MRR at risk", _fmt(totals["mrr_at_risk"])),
+        ("new customers", _fmt(totals["new_customers"])),
+        ("spend", _fmt(totals["spend"])),
+        ("CAC", _fmt(totals["cac"])),
+        ("LTV:CAC", "—" if totals["ltv_cac"] is None else f"{totals['ltv_cac']:.2f}"),
+        ("CAC payback (months)", _months(totals["cac_payback_months"])),
     ]  # fmt: skip
     for name, value in pairs:
         kpis.add_row(name, value)
-    return series, kpis
+    return [*series_tables(document, width), kpis]
 
 
 def movements_table(rows: Sequence[dict[str, Any]], title: str) -> Table:

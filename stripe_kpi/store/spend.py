@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.models import table
@@ -60,10 +60,12 @@ def spend_by_month(engine: Engine, currency: str) -> dict[str, int]:
     return {row.month: row.amount for row in spend_rows(engine) if row.currency == currency}
 
 
-def new_customers_by_day(engine: Engine, first: date, last: date) -> dict[date, tuple[int, int]]:
+def new_customers_by_day(
+    connection: Connection, first: date, last: date
+) -> dict[date, tuple[int, int]]:
     """Day → (customers with a ``new`` movement that day, the MRR they started with), from
-    ``mrr_movement`` (minor units; days without any left out). One query on the
-    ``(date, type)`` index."""
+    ``mrr_movement`` (minor units; days without any left out): what CAC divides by. One query
+    on the ``(date, type)`` index."""
     movement = table("mrr_movement")
     query = (
         select(movement.c.date, func.count(), func.sum(movement.c.amount))
@@ -71,6 +73,5 @@ def new_customers_by_day(engine: Engine, first: date, last: date) -> dict[date, 
         .where(movement.c.date >= first.isoformat(), movement.c.date <= last.isoformat())
         .group_by(movement.c.date)
     )
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
+    rows = connection.execute(query).all()
     return {date.fromisoformat(day): (int(n), int(amount)) for day, n, amount in rows}
