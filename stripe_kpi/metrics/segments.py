@@ -138,14 +138,24 @@ def allocate(components: Sequence[Component], conv: Converter) -> list[tuple[str
 
 
 def _by_kind(
-    allocated: Iterable[tuple[str | None, int]], currency: str, prices: Mapping[str, Price]
+    allocated: Iterable[tuple[str | None, int]],
+    currency: str,
+    prices: Mapping[str, Price],
+    known: dict[str | None, tuple[str, str, str]],
 ) -> list[dict[str, int]]:
-    """Allocated item values summed per segment, one dict per :data:`ITEM_KINDS` kind."""
+    """Allocated item values summed per segment, one dict per :data:`ITEM_KINDS` kind
+    (``known``: the prices' segments found so far)."""
     out: list[dict[str, int]] = [{}, {}, {}, {}]
+    plans, products, intervals, currencies = out
     for price_id, value in allocated:
-        plan, product, interval = _price_segments(price_id, prices)
-        for bucket, segment in zip(out, (plan, product, interval, currency), strict=True):
-            bucket[segment] = bucket.get(segment, 0) + value
+        segments = known.get(price_id)
+        if segments is None:
+            segments = known[price_id] = _price_segments(price_id, prices)
+        plan, product, interval = segments
+        plans[plan] = plans.get(plan, 0) + value
+        products[product] = products.get(product, 0) + value
+        intervals[interval] = intervals.get(interval, 0) + value
+        currencies[currency] = currencies.get(currency, 0) + value
     return out
 
 
@@ -174,6 +184,7 @@ def segment_changes(
     totals: list[dict[str, int]] = [{}, {}, {}, {}]
     paid: list[set[str]] = [set(), set(), set(), set()]
     out: list[SegmentChange] = []
+    known: dict[str | None, tuple[str, str, str]] = {}
     position, count = 0, len(steps)
     while position < count:
         day = calendar.day_of(steps[position][0])
@@ -188,10 +199,12 @@ def segment_changes(
         new_per_sub: dict[int, list[dict[str, int]]] = {}
         for index in touched:
             currency = histories[index].subscription.currency
-            new_per_sub[index] = _by_kind(allocate(comps[index], conv), currency, prices)
+            new_per_sub[index] = _by_kind(allocate(comps[index], conv), currency, prices, known)
             old = prev[index]
             if any(c.rate_day is not None for c in old):
-                rebased = _by_kind(allocate(_rebased(old, comps[index]), conv), currency, prices)
+                rebased = _by_kind(
+                    allocate(_rebased(old, comps[index]), conv), currency, prices, known
+                )
                 for k in range(4):
                     before = per_sub[index][k]
                     for segment in rebased[k].keys() | before.keys():
@@ -202,7 +215,7 @@ def segment_changes(
             affected: set[str] = set()
             for index in touched:
                 affected.update(per_sub[index][k], new_per_sub[index][k])
-            for segment in sorted(affected):
+            for segment in affected:  # in any order: with_segments sorts them
                 before = totals[k].get(segment, 0)
                 after = before
                 for index in touched:
