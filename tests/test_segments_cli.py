@@ -237,3 +237,45 @@ def test_segment_movements_by_kind(
     assert moved("country") == [("cus", "Dan", "US", "new", 45.0)]
     assert moved("metadata:segment") == [("cus", "Dan", "smb", "new", 45.0)]
     assert moved("currency") == [("cus", "Dan", "usd", "new", 45.0)]
+
+
+def test_example_25_read_from_the_tables_on_each_database(db_url: str) -> None:
+    """The same figures read straight from ``segment_mrr`` and ``customer_segment``, on SQLite
+    and on PostgreSQL: A's $30 on 9 Mar becomes B's $50 on 10 Mar."""
+    from datetime import date
+
+    from stripe_kpi.store.current import bring_up_to_date
+    from stripe_kpi.store.segment_reads import read_segments, segment_movements
+
+    acct = BillingAccount(start=datetime(2026, 1, 1, tzinfo=UTC), seed=25)
+    plan_a = acct.create_price(3000, "month", product="Basic", nickname="A")
+    plan_b = acct.create_price(5000, "month", product="Plus", nickname="B")
+    ada = acct.create_customer(name="Ada", email="ada@example.com", at=d(2, 1))
+    sub = acct.subscribe(ada, [(plan_a, 1)], at=d(2, 1))
+    acct.change(sub, at=d(3, 10), price=plan_b)
+    acct.advance(NOW)
+    engine = open_database(db_url)
+    try:
+        with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+            sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
+        bring_up_to_date(engine, currency="usd", tz="UTC", as_of=NOW)
+        with engine.connect() as connection:
+            found = read_segments(connection, "plan", date(2026, 3, 10), date(2026, 3, 10))
+            moved = segment_movements(connection, "plan", date(2026, 3, 1), date(2026, 3, 31))
+            tagged = read_segments(connection, "country", date(2026, 3, 1), date(2026, 3, 31))
+    finally:
+        engine.dispose()
+    march_10 = date(2026, 3, 10).toordinal()
+    assert (found["A"].mrr_start, found["A"].customers_start) == (3000, 1)
+    assert list(found["A"].days) == [(march_10, 0, 0, 0, 0, 0, -3000, 0, 0)]
+    assert (found["B"].mrr_start, list(found["B"].days)) == (
+        0,
+        [(march_10, 5000, 1, 5000, 0, 0, 0, 0, 0)],
+    )
+    assert [(m["segment"], m["type"], m["amount"]) for m in moved] == [
+        ("A", "churn", -3000),
+        ("B", "new", 5000),
+    ]
+    # No address: the whole customer in ``unknown``, the account's own expansion on 10 Mar.
+    assert list(tagged) == ["unknown"]
+    assert list(tagged["unknown"].days) == [(march_10, 5000, 1, 0, 2000, 0, 0, 0, 0)]
