@@ -125,3 +125,33 @@ def test_example_26_one_customer_in_two_currencies() -> None:
     got = {e["segment"]: (e["totals"]["mrr_end"], e["totals"]["customers_end"])
            for e in doc["segments"]}  # fmt: skip
     assert got == {"usd": (20.0, 1), "eur": (11.0, 1)}
+
+
+def test_the_documents_money_is_the_json_encoders() -> None:
+    """The segment document converts its many figures without a Decimal each: the same JSON
+    numbers as ``report_json.money`` (and ARPU rounded half up like it), in cents and in yen."""
+    import random
+
+    from stripe_kpi.metrics.kpis import arpu
+    from stripe_kpi.metrics.report_json import money
+    from stripe_kpi.metrics.segment_report import _Money
+
+    draw = random.Random(12)
+    for currency in ("usd", "jpy", "bhd"):
+        cash = _Money(currency)
+        for minor in [
+            0,
+            1,
+            -1,
+            5,
+            105,
+            -12345,
+            *(draw.randint(-(10**9), 10**9) for _ in range(3000)),
+        ]:
+            assert cash(minor) == money(minor, currency)
+            assert type(cash(minor)) is type(money(minor, currency))
+        for _ in range(3000):
+            mrr, customers = draw.randint(0, 10**7), draw.randint(1, 500)
+            assert cash.arpu(mrr, customers) == money(arpu(mrr, customers), currency)
+    assert _Money("usd").arpu(250, 2) == 1.25  # 2.50 / 2
+    assert _Money("usd").arpu(5, 2) == 0.03  # 2.5 cents, half up

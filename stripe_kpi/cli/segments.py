@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import orjson
 import typer
 
 from stripe_kpi.cli.periods import Period
@@ -28,7 +29,8 @@ def print_segments(
 
     document = segment_document(settings, now, segment, period.first, period.last, by)  # type: ignore[arg-type]
     if as_json:
-        typer.echo(json.dumps(document, indent=2))
+        # orjson: a year of days for a hundred plans is 20 MB of JSON, ten times faster
+        typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
     elif as_csv:
         typer.echo(to_csv(SEGMENT_COLUMNS, segment_csv_rows(document)), nl=False)
     else:

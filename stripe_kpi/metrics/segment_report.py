@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from stripe_kpi.metrics.kpis import Granularity, arpu
-from stripe_kpi.metrics.report_json import money
+from stripe_kpi.metrics.kpis import Granularity
+from stripe_kpi.metrics.money import minor_exponent
 from stripe_kpi.metrics.vocabulary import MOVEMENT_TYPES
 
 #: A day of a segment: ``(day ordinal, mrr, customers, new, expansion, contraction, churn,
@@ -71,11 +71,34 @@ def _periods(first: date, last: date, by: Granularity) -> list[tuple[date, date]
     return out
 
 
-def _moves(values: Sequence[int], currency: str) -> dict[str, Any]:
-    named = dict(zip(MOVEMENT_TYPES, values, strict=True))
-    net = sum(v for k, v in named.items() if k != "fx")
-    out = {k: money(named[k], currency) for k in MOVEMENT_TYPES if k != "fx"}
-    return {**out, "net": money(net, currency), "fx": money(named["fx"], currency)}
+_FX = MOVEMENT_TYPES.index("fx")
+_OWN = tuple(i for i, name in enumerate(MOVEMENT_TYPES) if name != "fx")
+
+
+class _Money:
+    """``report_json.money`` for one currency, at a year of daily points per segment: an
+    integer divided by 10^exponent is the double nearest the exact amount (IEEE division of two
+    exact integers rounds correctly), which is what ``float(Decimal(minor).scaleb(-e))`` gives,
+    without a Decimal per figure."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.scale = 10 ** minor_exponent(currency)
+
+    def __call__(self, minor: int) -> int | float:
+        return minor if self.scale == 1 else minor / self.scale
+
+    def arpu(self, mrr: int, customers: int) -> int | float | None:
+        """MRR ÷ customers rounded half up to the minor unit (MRR is never negative)."""
+        if not customers:
+            return None
+        return self((2 * mrr + customers) // (2 * customers))
+
+    def moves(self, values: Sequence[int]) -> dict[str, Any]:
+        out = {MOVEMENT_TYPES[i]: self(values[i]) for i in _OWN}
+        out["net"] = self(sum(values[i] for i in _OWN))
+        out["fx"] = self(values[_FX])
+        return out
 
 
 def segment_document(
@@ -93,6 +116,8 @@ def segment_document(
     entry's last day, as in ``metrics --json``) and ``totals``. A segment's movements are §2
     inside it (METRICS.md §8): they need not add up to the account's, its MRR and customers do."""
     periods = _periods(first, last, by)
+    cash = _Money(currency)
+    quiet = cash.moves([0] * len(MOVEMENT_TYPES))  # a period without movements, shared
     built = []
     for name, seg in segments.items():
         mrr, customers = seg.mrr_start, seg.customers_start
@@ -111,21 +136,21 @@ def segment_document(
             series.append(
                 {
                     "date": end.isoformat(),
-                    "mrr": money(mrr, currency),
+                    "mrr": cash(mrr),
                     "customers": customers,
-                    "arpu": money(arpu(mrr, customers), currency),
-                    "movements": _moves(flows, currency),
+                    "arpu": cash.arpu(mrr, customers),
+                    "movements": cash.moves(flows) if any(flows) else quiet,
                 }
             )
         if not any(total) and mrr == 0 and seg.mrr_start == 0:
             continue  # nothing in the period
         totals = {
-            "mrr_start": money(seg.mrr_start, currency),
-            "mrr_end": money(mrr, currency),
+            "mrr_start": cash(seg.mrr_start),
+            "mrr_end": cash(mrr),
             "customers_start": seg.customers_start,
             "customers_end": customers,
-            "arpu": money(arpu(mrr, customers), currency),
-            "movements": _moves(total, currency),
+            "arpu": cash.arpu(mrr, customers),
+            "movements": cash.moves(total),
         }
         built.append((-mrr, name, {"segment": name, "totals": totals, "series": series}))
     return {
