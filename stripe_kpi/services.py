@@ -10,6 +10,8 @@ Each opens the database it needs and closes it before returning.
 - :func:`cohorts_document` — ``stripe-kpi cohorts``: the monthly cohorts' triangle;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
 - :func:`write_dashboard` / :func:`dashboard_server` — the dashboard, as a file or served;
+- :func:`derive_now` — ``stripe-kpi derive [--full]``: the derived tables brought up to date,
+  or rebuilt from the raw rows with what that repaired;
 - :func:`check_account` — ``stripe-kpi check``: each subscription's MRR against its invoices
   (a full sync checks itself in :func:`derive_tables`, on the history its rebuild loaded);
 - :func:`set_spend` / :func:`import_spend` / :func:`spend_list` — the spend CAC divides.
@@ -58,6 +60,7 @@ from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.store.readers import at_risk_on, daily_ledger, stored_movements
+from stripe_kpi.store.rebuild import Rebuild, Step, rebuild_derived_tables
 from stripe_kpi.store.spend import (
     new_customers_by_day,
     spend_by_month,
@@ -225,6 +228,55 @@ def tables_up_to_date(engine: Engine, settings: Settings, now: datetime) -> None
         pass
     except StorageError as exc:
         log.warning("derive_deferred", reason=exc.message)
+
+
+@dataclass(frozen=True, slots=True)
+class DeriveOutcome:
+    """What ``stripe-kpi derive`` did: a ``rebuild`` (``--full``), or an ``update`` of what was
+    owed (None: nothing was)."""
+
+    rebuild: Rebuild | None = None
+    update: DerivedUpdate | None = None
+
+    def describe(self) -> list[str]:
+        if self.rebuild is not None:
+            return self.rebuild.describe()
+        if self.update is not None:
+            return [_derived_line(self.update)]
+        return ["the derived tables are up to date (nothing was owed); derive --full rebuilds them"]
+
+
+def derive_now(
+    settings: Settings, now: datetime, *, full: bool = False, step: Step | None = None
+) -> DeriveOutcome:
+    """``stripe-kpi derive``: the derived tables brought up to date from the raw rows already
+    synced (no Stripe call); ``full``: rebuilt whole, and compared with what they held
+    (:func:`.store.rebuild.rebuild_derived_tables`). Refused while a backfill is unfinished
+    (the account is only partly copied); InputError on a database without Stripe data."""
+    as_of = now.astimezone(UTC)
+    with _database(settings) as engine:
+        if backfill_unfinished(engine):
+            raise InputError(
+                "a backfill is unfinished (the account is only partly copied): run "
+                "`stripe-kpi sync` to finish it; it derives the tables itself"
+            )
+        currency, tz = settings.currency, settings.timezone
+        if full:
+            rebuilt = rebuild_derived_tables(
+                engine, currency=currency, tz=tz, as_of=as_of, step=step
+            )
+            return DeriveOutcome(rebuild=rebuilt)
+        if step is not None:
+            step("bringing the derived tables up to date")
+        update = bring_up_to_date(engine, currency=currency, tz=tz, as_of=as_of)
+    if update is None:
+        return DeriveOutcome()
+    if update.full_reason is not None:
+        how = DerivedUpdate("rebuilt", update.movements, update.days, reason=update.full_reason)
+        return DeriveOutcome(update=how)
+    return DeriveOutcome(
+        update=DerivedUpdate("updated", update.movements, update.days, customers=update.customers)
+    )
 
 
 # ---------------------------------------------------------------------------------------------

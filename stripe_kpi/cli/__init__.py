@@ -141,6 +141,26 @@ def sync(
 
 @app.command()
 @one_line_errors
+def derive(
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Rebuild every derived table from the raw rows, and say what that repaired.",
+    ),
+) -> None:
+    """Bring the derived tables (mrr_movement, daily_metrics, customer_result…) up to date from
+    the synced rows, without calling Stripe; --full rebuilds them whole for anyone who doubts
+    them."""
+    from stripe_kpi.services import derive_now
+
+    with out.status("deriving…") as status:
+        outcome = derive_now(settings(), _now(), full=full, step=lambda m: status.update(f"{m}…"))
+    for line in outcome.describe():
+        out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+@one_line_errors
 def metrics(
     on: str = typer.Option(None, "--date", help="One day, YYYY-MM-DD."),
     start: str = typer.Option(None, "--from", help="First day (default: the 1st of --to's month)."),
