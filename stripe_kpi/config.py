@@ -58,6 +58,7 @@ _FIELD_TO_ENV = {
     "log_format": "STRIPE_KPI_LOG_FORMAT",
     "dashboard_path": "STRIPE_KPI_DASHBOARD_PATH",
     "dashboard_token": "STRIPE_KPI_DASHBOARD_TOKEN",
+    "weekly": "STRIPE_KPI_WEEKLY",
 }
 
 
@@ -109,6 +110,8 @@ class Settings(BaseSettings):
     dashboard_token: SecretStr | None = Field(
         default=None, validation_alias="STRIPE_KPI_DASHBOARD_TOKEN"
     )
+    #: ``monday``: the report sent on Mondays (Sunday's) also sums up the week (report.weekly).
+    weekly: Literal["off", "monday"] = Field(default="off", validation_alias="STRIPE_KPI_WEEKLY")
 
     @field_validator("stripe_api_key", mode="before")
     @classmethod
@@ -132,6 +135,11 @@ class Settings(BaseSettings):
             # in characters a header, a query and a cookie carry as they are.
             raise ValueError("must be at least 16 characters among A-Z a-z 0-9 . _ ~ -")
         return text
+
+    @field_validator("weekly", mode="before")
+    @classmethod
+    def _weekly(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("stripe_api_base", mode="before")
     @classmethod

@@ -55,6 +55,7 @@ from stripe_kpi.report.from_metrics import inputs_from_computed, report_inputs, 
 from stripe_kpi.report.inputs import ReportInputs
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.report.summary import CHART_DAYS
+from stripe_kpi.report.weekly import is_weekly_edition
 from stripe_kpi.store.cohort_table import current_cohorts
 from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
@@ -459,7 +460,8 @@ def report_for(settings: Settings, now: datetime, day: date | None = None) -> Da
 def _report(engine: Engine, settings: Settings, now: datetime, day: date | None) -> DailyReport:
     day = day or report_day(now, settings.timezone)
     rows = _report_inputs(engine, settings, now, day)
-    return build_daily_report(rows, day, timezone=settings.timezone)
+    weekly = is_weekly_edition(settings.weekly, day)
+    return build_daily_report(rows, day, timezone=settings.timezone, weekly=weekly)
 
 
 def _report_inputs(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportInputs:

@@ -42,9 +42,12 @@ def report_day(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
-def build_daily_report(rows: ComputedMetrics, day: date, *, timezone: str) -> DailyReport:
-    """The summary of ``day`` from the metrics' rows, and its chart."""
-    summary = build_summary(rows, day, timezone=timezone)
+def build_daily_report(
+    rows: ComputedMetrics, day: date, *, timezone: str, weekly: bool = False
+) -> DailyReport:
+    """The summary of ``day`` from the metrics' rows, and its chart; ``weekly``: the Monday
+    edition (``report.weekly``)."""
+    summary = build_summary(rows, day, timezone=timezone, weekly=weekly)
     return DailyReport(summary, render_chart(summary.series, summary.currency))
 
 

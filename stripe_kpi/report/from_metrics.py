@@ -27,6 +27,7 @@ from sqlmodel import Session
 from stripe_kpi.metrics import Computed, Movement, daily_metrics_rows
 from stripe_kpi.report.inputs import AtRiskRow, DayRow, MovementRow, ReportInputs
 from stripe_kpi.report.summary import CHART_DAYS
+from stripe_kpi.report.weekly import week_first_day
 from stripe_kpi.store.details import (
     NO_DETAIL,
     RiskySubscription,
@@ -55,9 +56,10 @@ def inputs_from_computed(
 
 
 def report_window(day: date, last_day: date) -> tuple[date, date]:
-    """The days whose movements the report of ``day`` lists: its month to date, cut at
+    """The days whose movements the report of ``day`` lists: its month to date and the week
+    ending on ``day`` (the Monday edition's, which may start in the month before), cut at
     ``last_day`` (the last day the metrics reach)."""
-    return day.replace(day=1), min(day, last_day)
+    return min(day.replace(day=1), week_first_day(day)), min(day, last_day)
 
 
 def report_inputs(

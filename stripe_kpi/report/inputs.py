@@ -80,7 +80,8 @@ class ComputedMetrics(Protocol):
 
     ``days`` must cover the report day and, for the chart and the trailing-30-day change, the 90
     days before it (days missing before the first row count as an empty account; a gap after it
-    carries the last known day forward). ``movements`` must cover the month to date.
+    carries the last known day forward). ``movements`` must cover the month to date and the
+    week ending on the report day (the Monday edition's, ``report.weekly``).
     """
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import textwrap
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from stripe_kpi.report.formatting import (
     format_signed_money,
 )
 from stripe_kpi.report.summary import AtRiskLine, CustomerLine, DailySummary
+from stripe_kpi.report.weekly import WeekSummary
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: A comment longer than this is cut: the email is a summary, the dashboard has the rest.
@@ -223,6 +225,41 @@ def _view(summary: DailySummary, chart_src: str | None) -> dict[str, Any]:
         "chart_width": CHART_WIDTH_PX,
         "chart_height": CHART_HEIGHT_PX,
         "chart_alt": _chart_alt(summary),
+        "week": _week(summary.week, ccy) if summary.week is not None else None,
+    }
+
+
+def _week(week: WeekSummary, ccy: str) -> dict[str, Any]:
+    """The Monday edition's section: the week's MRR change, its movements and who churned."""
+    moved = week.movements
+    customers = week.customers_end - week.customers_start
+    return {
+        "range": f"{format_day(week.first)[:3]} {format_short_day(week.first)} \u2013 "
+        f"{format_day(week.last)[:3]} {format_short_day(week.last)}",
+        "since": format_short_day(week.first - timedelta(days=1)),
+        "change": Figure(format_signed_money(week.change, ccy), _tone(week.change)),
+        "mrr_start": format_money(week.mrr_start, ccy),
+        "mrr_end": format_money(week.mrr_end, ccy),
+        "movements": [
+            {"label": label, "amount": Figure(format_signed_money(v, ccy), _tone(v))}
+            for field, label in _MOVEMENT_LABELS
+            for v in (getattr(moved, field),)
+        ],
+        "net": Figure(format_signed_money(moved.net, ccy), _tone(moved.net)),
+        "fx": Figure(format_signed_money(moved.fx, ccy), _tone(moved.fx)) if moved.fx else None,
+        "customers": f"{week.customers_start:,} \u2192 {week.customers_end:,}",
+        "customers_detail": f"{customers:+,}".replace("-", "\u2212") if customers else "no change",
+        "won": week.customers_won,
+        "churned": [
+            {
+                "name": _one_line(c.display_name),
+                "email": _one_line(c.email) if c.email and c.name else None,
+                "amount": Figure(format_signed_money(c.amount, ccy), _tone(c.amount)),
+                "reason": c.churn_reason or "reason unknown",
+                "day": format_day(c.day)[:3] + " " + format_short_day(c.day),
+            }
+            for c in week.churned
+        ],
     }
 
 
@@ -297,12 +334,15 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _preheader(summary: DailySummary) -> str:
-    """The line an inbox shows under the subject."""
+    """The line an inbox shows under the subject (the Monday edition's starts with the week)."""
     parts = [
         f"{_plural(len(summary.new_customers), 'new customer')}",
         f"{len(summary.churned_customers):,} churned",
         f"{format_money(summary.mrr_at_risk, summary.currency)} at risk",
     ]
+    if summary.week is not None:
+        week = format_signed_money(summary.week.change, summary.currency)
+        parts.insert(0, f"the week {week}")
     return " · ".join(parts)
 
 

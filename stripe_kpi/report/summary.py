@@ -22,6 +22,7 @@ from stripe_kpi.metrics import kpis
 from stripe_kpi.metrics.money import round_minor
 from stripe_kpi.metrics.vocabulary import ChurnReason, Movements, MovementType
 from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
+from stripe_kpi.report.weekly import WeekSummary, build_week
 
 CHART_DAYS = 90
 TRAILING_DAYS = 30
@@ -94,6 +95,7 @@ class DailySummary:
     at_risk: tuple[AtRiskLine, ...]
     series: tuple[tuple[date, int], ...]  # the chart: end-of-day MRR, oldest first
     synced_at: datetime | None = None
+    week: WeekSummary | None = None  # the Monday edition's week (report.weekly), else None
 
     @property
     def change_day(self) -> int:
@@ -160,8 +162,10 @@ def build_summary(
     *,
     timezone: str = "UTC",
     chart_days: int = CHART_DAYS,
+    weekly: bool = False,
 ) -> DailySummary:
     """Fill the summary of ``day`` from the metrics layer's rows (see :class:`ComputedMetrics`).
+    ``weekly``: the Monday edition, which also sums up the week ending on ``day``.
 
     Raises ``InputError`` when the rows end before ``day``: a report on numbers that were never
     computed would show a silent zero.
@@ -214,6 +218,7 @@ def build_summary(
             (r.date, r.mrr) for r in series.between(day - timedelta(days=chart_days - 1), day)
         ),
         synced_at=computed.synced_at,
+        week=build_week(series.at, computed.movements, day) if weekly else None,
     )
 
 
