@@ -60,12 +60,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             _cli(env, "metrics", "--json", "--from", "2026-01-01", "--to", "2026-01-31")
         )
         moves = json.loads(_cli(env, "movements", "--json", "--from", first, "--to", "2026-02-10"))
+        plans = json.loads(
+            _cli(
+                env, "metrics", "--segment", "plan", "--json", "--from", first, "--to", "2026-02-10"
+            )
+        )
         cohorts = {
             metric: json.loads(_cli(env, "cohorts", "--json", "--metric", metric))
             for metric in ("customers", "mrr")
         }
     return {"out": out, "wrote": wrote, "metrics": metrics, "january": january, "moves": moves,
-            "renamed": renamed, "url": url, "folder": folder, "cohorts": cohorts}  # fmt: skip
+            "renamed": renamed, "url": url, "folder": folder, "cohorts": cohorts,
+            "plans": plans}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +151,12 @@ def test_the_file_opens_offline_with_no_request_no_error_and_every_chart_drawn(
         watched.show(name)
         for chart in watched.page.query_selector_all(f"#page-{name} .chart"):
             drawn[chart.get_attribute("id")] = chart.evaluate(_MARKS)
-    # Segments come from a table this database does not have yet: a panel says so.
-    assert watched.page.inner_text("#segments-body").startswith("MRR by segment is not available")
     watched.show("customers")
     watched.page.click("#table-customers tbody tr")
     drawn["chart-customer"] = watched.page.eval_on_selector("#chart-customer", _MARKS)
     assert set(drawn) == {
         "chart-mrr", "chart-customers", "chart-movements", "chart-churn", "chart-churn-mrr",
-        "chart-feedback", "chart-risk", "chart-customer", "chart-cohorts",
+        "chart-feedback", "chart-risk", "chart-customer", "chart-cohorts", "chart-segments",
     }  # fmt: skip
     assert all(n > 0 for n in drawn.values()), drawn
     assert watched.requests == []
@@ -226,6 +230,41 @@ def test_the_cohort_cells_are_what_cohorts_json_says(
         ]
         assert len(expected) > 3
         assert [[cell for cell in row if cell] for row in shown] == expected
+
+
+def _embedded(html: str) -> dict[str, Any]:
+    """The document the page carries (its ``<script type="application/json">``)."""
+    text = html.split('<script type="application/json" id="dashboard-data">', 1)[1]
+    return json.loads(text.split("</script>", 1)[0])
+
+
+def test_segments_are_what_metrics_segment_says_and_add_up_to_mrr(
+    watched: Watched, site: dict[str, Any]
+) -> None:
+    doc = _embedded(site["out"].read_text(encoding="utf-8"))
+    segments = doc["segments"]
+    assert set(segments["kinds"]) == {"plan", "country", "currency"}
+    # Each day, each kind's segments add up to the day's MRR (METRICS.md §8), in cents.
+    for kind, series in segments["kinds"].items():
+        for i, day in enumerate(segments["dates"]):
+            total = sum(round(s["mrr"][i] * 100) for s in series)
+            assert total == round(doc["days"]["mrr"][i] * 100), (kind, day)
+    # The last day's plans are `metrics --segment plan --json`'s MRR at the period's end.
+    # The 8 largest drawn, the rest summed as "other".
+    last = {s["name"]: round(s["mrr"][-1] * 100) for s in segments["kinds"]["plan"]}
+    ranked = sorted(
+        ((round(s["totals"]["mrr_end"] * 100), s["segment"]) for s in site["plans"]["segments"]),
+        key=lambda pair: (-pair[0], pair[1]),
+    )
+    expected = {name: cents for cents, name in ranked[:8]}
+    if ranked[8:]:
+        expected["other"] = sum(cents for cents, _ in ranked[8:])
+    assert last == {name: cents for name, cents in expected.items() if cents}
+    assert len(last) > 1
+    watched.show("segments")
+    for kind in ("plan", "country", "currency"):
+        watched.page.click(f"#segments-body button[data-kind={kind!r}]")
+        assert watched.page.eval_on_selector("#chart-segments", _MARKS) > 0, kind
 
 
 def test_a_customer_named_like_an_attack_is_text(watched: Watched, site: dict[str, Any]) -> None:

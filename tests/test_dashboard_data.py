@@ -18,7 +18,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine
 
-from stripe_kpi.dashboard import data
+from stripe_kpi.dashboard import data, extras
 from stripe_kpi.dashboard.document import dashboard_document, last_month
 from stripe_kpi.dashboard.page import json_for_script, render_page
 from stripe_kpi.errors import InputError
@@ -112,7 +112,45 @@ def account(engine: Engine) -> Engine:
                 )
             ],
         )  # fmt: skip
+        # Plans: cus_a and cus_c on Basic, cus_b on Pro (each row: that day's end, and its moves).
+        connection.execute(
+            table("segment_mrr").insert(),
+            [
+                {"kind": "plan", "segment": segment, "date": day.isoformat(), "currency": "usd",
+                 "mrr": mrr, "customers": customers, "new": new, "expansion": expansion,
+                 "contraction": 0, "churn": churn, "reactivation": 0, "fx": 0}
+                for segment, day, mrr, customers, new, expansion, churn in (
+                    ("Basic", JAN30, 5000, 1, 5000, 0, 0), ("Pro", JAN30, 5000, 1, 5000, 0, 0),
+                    ("Pro", FEB1, 0, 0, 0, 0, -5000), ("Basic", FEB1, 8000, 2, 3000, 0, 0),
+                    ("Basic", FEB2, 10500, 2, 0, 2500, 0),
+                )
+            ],
+        )  # fmt: skip
     return engine
+
+
+def test_mrr_by_segment_each_day_and_the_rest_as_other(
+    account: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with account.connect() as connection:
+        block = extras.segments_block(connection, JAN30, FEB2, "usd")
+        monkeypatch.setattr(extras, "TOP_SEGMENTS", 1)
+        top_one = extras.segments_block(connection, JAN31, FEB2, "usd")
+    assert block is not None
+    assert top_one is not None
+    assert block["dates"] == ["2026-01-30", "2026-01-31", "2026-02-01", "2026-02-02"]
+    # Basic: 50 (cus_a), held on 31 Jan, 50 + 30 (cus_c) = 80, then 80 + 25 = 105; Pro: 50 until
+    # cus_b churns on 1 Feb. Each day they add up to daily_metrics' MRR (100, 100, 80, 105).
+    assert block["kinds"]["plan"] == [
+        {"name": "Basic", "mrr": [50.0, 50.0, 80.0, 105.0]},
+        {"name": "Pro", "mrr": [50.0, 50.0, 0.0, 0.0]},
+    ]
+    assert block["kinds"]["country"] == block["kinds"]["currency"] == []  # no rows of theirs
+    # From 31 Jan (Pro's 50 carried from before the period), one segment drawn: Pro is "other".
+    assert top_one["kinds"]["plan"] == [
+        {"name": "Basic", "mrr": [50.0, 80.0, 105.0]},
+        {"name": "other", "mrr": [50.0, 0.0, 0.0]},
+    ]
 
 
 def test_months_are_summed_as_metrics_by_month_sums_them(account: Engine) -> None:
@@ -205,7 +243,7 @@ def test_the_document_headline_and_last_month(account: Engine) -> None:
         upto = dashboard_document(connection, currency="usd", tz="UTC", generated_at=now,
                                   last=JAN31)  # fmt: skip
     assert upto["cohorts"]["customers"]["cohorts"] == [{**january, "months": january["months"][:1]}]
-    assert doc["segments"] is None
+    assert [s["name"] for s in doc["segments"]["kinds"]["plan"]] == ["Basic", "Pro"]
 
 
 def test_last_month_rule() -> None:

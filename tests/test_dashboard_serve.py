@@ -11,6 +11,7 @@ import http.client
 import json
 import sqlite3
 import stat
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ from stripe_kpi.config import Settings
 from stripe_kpi.dashboard.server import DashboardServer
 from stripe_kpi.errors import ConfigurationError
 from stripe_kpi.services import dashboard_server, write_dashboard
+from stripe_kpi.store.engine import open_database, session_scope
+from stripe_kpi.store.tables import read_meta, write_meta
 from tests.dashboard_support import END, XSS_NAME, store_account
 
 TOKEN = "serve-test-token-abcdefghijkl"
@@ -152,3 +155,31 @@ def test_dashboard_writes_the_file_owner_only(database: Path, tmp_path: Path) ->
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left beside it
     assert bad.exit_code != 0
     assert "--to 2026-02-01 is before --from 2026-02-09" in bad.stderr
+
+
+def test_each_request_reads_the_tables_as_the_last_derive_left_them(
+    database: Path, tmp_path: Path
+) -> None:
+    """The page is built again when a derive wrote the tables (their record in sync_state
+    changed), and only then."""
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    settings = _settings(copy)
+    with dashboard_server(settings, lambda: END, host="127.0.0.1", port=0) as server:
+        first = _get(server.url, "/")[2]
+        assert _get(server.url, "/")[2] == first
+        # A derive's write: a day's MRR and the tables' record, in one transaction.
+        engine = open_database(f"sqlite:///{copy}")
+        try:
+            with session_scope(engine) as session:
+                connection = session.connection()
+                last = connection.execute(text("SELECT max(date) FROM daily_metrics")).scalar()
+                connection.execute(
+                    text("UPDATE daily_metrics SET mrr = 123456789 WHERE date = :d"), {"d": last}
+                )
+                meta = read_meta(connection)
+                write_meta(connection, "usd", "UTC", meta["as_of"], date.fromisoformat(last))
+        finally:
+            engine.dispose()
+        page = _get(server.url, "/")[2].decode()
+    assert '<div class="value">$1,234,567.89</div>' in page

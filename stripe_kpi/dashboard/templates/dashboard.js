@@ -35,6 +35,11 @@
     for (var t = Math.floor(lo / step) * step; t <= hi + step / 2; t += step) ticks.push(Math.round(t * 1e6) / 1e6);
     return { tickmode: "array", tickvals: ticks, ticktext: ticks.map(compact), tickprefix: "" };
   }
+  // Counts have whole ticks (a month has 1 churned customer, never 0.2).
+  function countAxis(values) {
+    var top = Math.max.apply(null, values.concat([1]));
+    return top <= 8 ? { tickprefix: "", dtick: 1, tickformat: "d" } : { tickprefix: "", tickformat: ",d" };
+  }
   function signed(v) { return v > 0 ? "+" + money(v) : money(v); }
   function count(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
   function el(tag, text, cls) {
@@ -42,6 +47,11 @@
     if (text !== undefined && text !== null) node.textContent = String(text);
     if (cls) node.className = cls;
     return node;
+  }
+  // Plotly reads a few tags in its labels (<b>, <a href>…): a name from Stripe (a plan's
+  // nickname) is given to it with those characters escaped, so it is drawn as it is written.
+  function plotlyText(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
   function monthDay(month) { return month + "-01"; }
 
@@ -145,7 +155,7 @@
     var downs = months.map(function (m) { return m.contraction + m.churn; });
     plot("chart-movements", traces, { barmode: "relative", xaxis: { tickformat: "%b %Y" },
                                       yaxis: moneyAxis(ups.concat(downs)) });
-    var head = [{ label: "month" }].concat(MOVES.concat(["net", "fx"]).map(function (k) {
+    var head = [{ label: "month", cls: "nowrap" }].concat(MOVES.concat(["net", "fx"]).map(function (k) {
       return { label: k, cls: "num" };
     })).concat([{ label: "MRR at month end", cls: "num" }]);
     var rows = months.slice().reverse().map(function (m) {
@@ -160,7 +170,8 @@
     plot("chart-churn", ["voluntary", "involuntary"].map(function (r) {
       return { x: x, y: months.map(function (m) { return m["churned_" + r]; }), name: r, type: "bar",
                marker: { color: COLORS[r] }, hovertemplate: r + " %{y:,}<extra></extra>" };
-    }), { barmode: "stack", yaxis: { tickprefix: "" }, xaxis: { tickformat: "%b %Y" } });
+    }), { barmode: "stack", xaxis: { tickformat: "%b %Y" }, yaxis: countAxis(months.map(function (m) {
+      return m.churned_voluntary + m.churned_involuntary; })) });
     plot("chart-churn-mrr", ["voluntary", "involuntary"].map(function (r) {
       return { x: x, y: months.map(function (m) { return m["churned_mrr_" + r]; }), name: r, type: "bar",
                marker: { color: COLORS[r] },
@@ -181,7 +192,8 @@
     plot("chart-feedback", ["voluntary", "involuntary"].map(function (r) {
       return { y: names, x: names.map(function (n) { return totals[n][r]; }), name: r, type: "bar",
                orientation: "h", marker: { color: COLORS[r] }, hovertemplate: "%{y}: %{x:,} " + r + "<extra></extra>" };
-    }), { barmode: "stack", hovermode: "y unified", xaxis: { type: "linear", tickprefix: "" },
+    }), { barmode: "stack", hovermode: "y unified", xaxis: Object.assign({ type: "linear" }, countAxis(names.map(function (n) {
+          return totals[n].voluntary + totals[n].involuntary; }))),
           yaxis: { tickprefix: "", type: "category" }, margin: { l: 130, r: 24, t: 8, b: 36 } });
   }
 
@@ -219,7 +231,7 @@
         { hovermode: "closest",
           xaxis: { type: "category", title: { text: "months since first payment" }, side: "top" },
           yaxis: { type: "category", tickprefix: "", autorange: "reversed" }, margin: { l: 70, r: 10, t: 50, b: 10 } });
-      var head = [{ label: "cohort" }, { label: "customers", cls: "num" }, { label: "starting MRR", cls: "num" }]
+      var head = [{ label: "cohort", cls: "nowrap" }, { label: "customers", cls: "num" }, { label: "starting MRR", cls: "num" }]
         .concat(offsets.map(function (i) { return { label: String(i), cls: "num" }; }));
       table("table-cohorts", head, rows.map(function (r) {
         return { id: r.cohort, cells: [r.cohort, count(r.customers), money(r.starting_mrr)].concat(offsets.map(function (i) {
@@ -245,11 +257,12 @@
       Array.prototype.forEach.call(kinds.children, function (b) { b.className = b.dataset.kind === kind ? "active" : ""; });
       var series = s.kinds[kind];
       plot("chart-segments", series.map(function (seg) {
-        return { x: s.dates, y: seg.mrr, name: seg.name, type: "scatter", mode: "lines", stackgroup: "one",
+        return { x: s.dates, y: seg.mrr, name: plotlyText(seg.name), type: "scatter", mode: "lines", stackgroup: "one",
                  customdata: seg.mrr.map(money), hovertemplate: "%{fullData.name} %{customdata}<extra></extra>" };
-      }), {});
+      }), { legend: { orientation: "h", x: 0, y: -0.15 }, margin: { l: 64, r: 24, t: 8, b: 60 } });
     }
-    Object.keys(s.kinds).forEach(function (kind, i) {
+    body.appendChild(el("p", "MRR on each day by the price's plan (its nickname, else its id), the customer's country, and the billing currency; the largest " + s.top + " segments of each, the rest as other. A day's segments add up to its MRR.", "note"));
+    Object.keys(s.kinds).forEach(function (kind) {
       var b = el("button", kind); b.dataset.kind = kind; b.type = "button";
       b.addEventListener("click", function () { show(kind); });
       kinds.appendChild(b);
@@ -321,7 +334,7 @@
     plot("chart-customer", [{ x: x, y: y, type: "scatter", mode: "lines", line: { shape: "hv", color: COLORS.mrr, width: 2 },
       fill: "tozeroy", fillcolor: "rgba(99,91,255,0.10)", customdata: y.map(money), name: "MRR",
       hovertemplate: "MRR %{customdata}<extra></extra>" }], { showlegend: false, yaxis: { rangemode: "tozero" } });
-    table("table-customer-movements", [{ label: "day" }, { label: "movement" }, { label: "amount", cls: "num" },
+    table("table-customer-movements", [{ label: "day", cls: "nowrap" }, { label: "movement" }, { label: "amount", cls: "num" },
       { label: "MRR before", cls: "num hide-narrow" }, { label: "MRR after", cls: "num" }, { label: "churn", cls: "hide-narrow" }],
       history.movements.slice().reverse().map(function (m) {
         return { cells: [m[0], m[1], signed(m[2]), money(m[3]), money(m[4]), m[5] || ""] };
