@@ -7,7 +7,7 @@ without an entry makes every figure null, never 0.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
@@ -38,6 +38,15 @@ def test_part_of_a_month_counts_its_share_of_days() -> None:
     assert period_spend(SPEND, date(2026, 1, 20), date(2026, 2, 10)) == Fraction(
         720_000, 31
     ) + Fraction(75_000, 7)
+
+
+def test_the_days_of_a_month_add_up_to_the_month() -> None:
+    # February 2026: 28 days of 30,000 / 28 cents each, exactly 30,000 together (no rounding
+    # before the JSON encoder); January and February day by day: 60,000 + 30,000.
+    february = [date(2026, 2, d) for d in range(1, 29)]
+    assert sum(period_spend(SPEND, d, d) for d in february) == 30_000  # type: ignore[misc]
+    both = [date(2026, 1, 1) + timedelta(days=k) for k in range(59)]
+    assert sum(period_spend(SPEND, d, d) for d in both) == 90_000  # type: ignore[misc]
 
 
 def test_a_month_without_an_entry_makes_the_spend_unknown() -> None:

@@ -181,8 +181,9 @@ def test_empty_database(monkeypatch, tmp_path) -> None:
 
 
 def test_a_malformed_key_does_not_stop_the_commands_that_only_read(env, monkeypatch) -> None:
-    """`STRIPE_API_KEY=garbage`: metrics, movements and report read the database and never call
-    Stripe, so they work; sync, which calls Stripe, refuses the key in one line (exit 2)."""
+    """`STRIPE_API_KEY=garbage`: metrics, movements, report, cohorts, spend and dashboard read the
+    database and never call Stripe, so they work; sync, which calls Stripe, refuses the key in
+    one line (exit 2)."""
     monkeypatch.setenv("STRIPE_API_KEY", "garbage")
     t = _json("--from", "2026-06-01", "--to", "2026-06-30")["totals"]
     assert (t["mrr_start"], t["mrr_end"]) == (150.0, 110.0)  # Cy's $40 churned on 5 Jun
@@ -192,6 +193,13 @@ def test_a_malformed_key_does_not_stop_the_commands_that_only_read(env, monkeypa
     assert types == ["new", "new", "new", "contraction", "churn"]  # Ada, Bob, Cy; Bob; Cy
     report = runner.invoke(app, ["report", "--date", "2026-06-05"])
     assert report.exit_code == 0, report.output
+    cohorts = runner.invoke(app, ["cohorts", "--json"])
+    assert cohorts.exit_code == 0, cohorts.output
+    spend = runner.invoke(app, ["spend", "list", "--json"])
+    assert (spend.exit_code, json.loads(spend.stdout)) == (0, [])
+    page = runner.invoke(app, ["dashboard", "--out", "board.html"])
+    assert page.exit_code == 0, page.output
+    assert page.stdout.startswith("wrote ")
     synced = runner.invoke(app, ["sync"])
     assert synced.exit_code == 2
     assert synced.stderr.startswith("error: STRIPE_API_KEY is not a Stripe secret")

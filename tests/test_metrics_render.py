@@ -137,5 +137,15 @@ def test_a_week_of_days_fits_too() -> None:
     days = [f"2026-03-{d:02d}" for d in range(1, 8)]
     shown = _render(_document(days, "day"), 80)
     assert "…" not in shown
-    assert all(day in shown for day in days)
+    # Within one year a day's column is headed by its month and day (the title has the year).
+    assert all(f" {day[5:]} " in shown for day in days)
+    assert "2026-03-01 → 2026-03-07" in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_days_across_a_new_year_keep_their_year() -> None:
+    doc = _document(["2025-12-31", "2026-01-01"], "day")
+    doc["from"] = "2025-12-31"
+    shown = _render(doc, 80)
+    assert " 2025-12-31 " in shown
+    assert " 2026-01-01 " in shown

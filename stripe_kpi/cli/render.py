@@ -107,8 +107,14 @@ _SERIES_FIGURES: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
 _BORDER, _PADDING = 1, 2
 
 
-def _period_label(point: dict[str, Any], by: str) -> str:
-    return point["date"][:7] if by == "month" else point["date"]
+def _period_label(point: dict[str, Any], document: dict[str, Any]) -> str:
+    """A column's header: the month (``2026-05``), or the day, without its year when the whole
+    period lies in one year (``05-20``: the title gives the year), so a day's column is as narrow
+    as its figures."""
+    if document["by"] == "month":
+        return point["date"][:7]
+    one_year = document["from"][:4] == document["to"][:4]
+    return point["date"][5:] if one_year else point["date"]
 
 
 def _fitting_runs(needs: list[int], room: int) -> list[tuple[int, int]]:
@@ -137,7 +143,8 @@ def series_tables(document: dict[str, Any], width: int) -> list[Table]:
     by = document["by"]
     labels = [label for label, _ in _SERIES_FIGURES]
     columns = [
-        (_period_label(p, by), [show(p) for _, show in _SERIES_FIGURES]) for p in document["series"]
+        (_period_label(p, document), [show(p) for _, show in _SERIES_FIGURES])
+        for p in document["series"]
     ]
     frame = _BORDER + max(len(label) for label in labels) + _PADDING + _BORDER
     needs = [max(len(h), *(len(c) for c in cells)) + _PADDING + _BORDER for h, cells in columns]
