@@ -279,3 +279,52 @@ def test_example_25_read_from_the_tables_on_each_database(db_url: str) -> None:
     # No address: the whole customer in ``unknown``, the account's own expansion on 10 Mar.
     assert list(tagged) == ["unknown"]
     assert list(tagged["unknown"].days) == [(march_10, 5000, 1, 0, 2000, 0, 0, 0, 0)]
+
+
+def test_a_renamed_plan_is_renamed_by_the_next_incremental_sync(db_url: str) -> None:
+    """A price's nickname names its plan segment: renaming it (``price.updated``) queues the
+    customers on it, so the incremental sync leaves ``segment_mrr`` as a rebuild would, every
+    day of their history under the new name."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from stripe_kpi.store.current import bring_up_to_date
+    from stripe_kpi.store.tables import recompute_derived_tables
+
+    acct = BillingAccount(start=datetime(2026, 1, 1, tzinfo=UTC), seed=27)
+    basic = acct.create_price(3000, "month", product="Basic", nickname="basic")
+    other = acct.create_price(7000, "month", product="Other", nickname="other")
+    for name, day, price in (("Ada", 3, basic), ("Bob", 4, basic), ("Cy", 5, other)):
+        customer = acct.create_customer(name=name, email=f"{name}@example.com", at=d(1, day))
+        acct.subscribe(customer, [(price, 1)], at=d(1, day))
+    later = NOW + timedelta(days=2)
+    engine = open_database(db_url)
+
+    def segments() -> list[tuple]:
+        with engine.connect() as connection:
+            query = "SELECT * FROM segment_mrr WHERE kind = 'plan' ORDER BY segment, date"
+            return [tuple(r) for r in connection.execute(text(query))]
+
+    try:
+        acct.advance(NOW)
+        with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+            sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
+        bring_up_to_date(engine, currency="usd", tz="UTC", as_of=NOW)
+        assert {row[1] for row in segments()} == {"basic", "other"}
+        acct.rename_price(basic, "Basic (legacy)", at=NOW + timedelta(days=1))
+        acct.advance(later)
+        with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+            sync(engine, client, now=int(later.timestamp()), concurrency=2)
+        update = bring_up_to_date(engine, currency="usd", tz="UTC", as_of=later)
+        assert update is not None
+        assert update.full_reason is None  # in place
+        assert update.customers >= 2  # Ada and Bob, on the renamed price
+        incremental = segments()
+        assert {row[1] for row in incremental} == {"Basic (legacy)", "other"}
+        recompute_derived_tables(engine, currency="usd", tz="UTC", as_of=later, workers=1)
+        assert incremental == segments()
+        first = next(row for row in incremental if row[1] == "Basic (legacy)")
+        assert (first[2], first[4], first[5]) == ("2026-01-03", 3000, 1)  # Ada's first day
+    finally:
+        engine.dispose()

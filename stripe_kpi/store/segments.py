@@ -68,6 +68,24 @@ def _add(changes: Changes, found: Iterable[Sequence[Any]], sign: int) -> None:
                 row[i] += sign * value
 
 
+def customers_on_prices(connection: Connection, price_ids: Sequence[str]) -> set[str]:
+    """The customers with a subscription item on one of these prices: a price's nickname names
+    its items' plan segment, so a renamed price owes them a recompute (a sync queues them)."""
+    if not price_ids:
+        return set()
+    item, subscription = table("subscription_item"), table("subscription")
+    found: set[str] = set()
+    for start in range(0, len(price_ids), 500):
+        query = (
+            select(subscription.c.customer_id)
+            .join(item, item.c.subscription_id == subscription.c.id)
+            .where(item.c.price_id.in_(price_ids[start : start + 500]))
+            .distinct()
+        )
+        found.update(connection.execute(query).scalars())
+    return found
+
+
 def _merged(parts: Iterable[SegmentRows]) -> Changes:
     merged: Changes = {}
     for part in parts:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from stripe_kpi.errors import EventCursorExpired, StripeNotFound, SyncInterrupted
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.queue import queue_customers
+from stripe_kpi.store.segments import customers_on_prices
 from stripe_kpi.stripe_api import API_VERSION, StripeApi
 from stripe_kpi.sync import mapping
 from stripe_kpi.sync.lists import LISTS, Progress, retrieve_params, rows_for_objects
@@ -224,16 +225,18 @@ def _apply_event_page(
     derived rows they change (``derive_queue``) and the new cursor, together."""
     rows = _rows_for_events(client, events, concurrency)
     customers = customers_in(rows)
-    if touched is not None:
-        touched |= customers
     newest = events[-1]
     cursor = {"id": newest["id"], "created": newest["created"]}
     stamp = clock()
     with session_scope(engine) as session:
         upsert_rows(session, rows)
+        prices = sorted({row["id"] for row in rows.get("price", [])})
+        customers |= customers_on_prices(session.connection(), prices)  # a renamed plan
         # The derived rows these customers are owed, committed with the rows that owe them.
         queue_customers(session.connection(), customers, at=stamp)
         write_state(session, EVENTS_KEY, cursor, at=stamp)
+    if touched is not None:
+        touched |= customers
     return cursor
 
 

@@ -184,6 +184,15 @@ class BillingAccount(Trials):
                 self.emit("product.updated", prod, t, before)
             return price
 
+    def rename_price(self, price: Ref, nickname: str | None, at: datetime | None = None) -> None:
+        """``POST /v1/prices/{id}`` with a new ``nickname`` (``price.updated``): the plan
+        segment of every item on the price changes name."""
+        with self._api_call(at) as t:
+            obj = self._get(self.prices, price)
+            before = self.log.before(obj, t)
+            obj["nickname"] = nickname
+            self.emit("price.updated", obj, t, before)
+
     def _product(self, product: Ref, at: datetime | None) -> StripeDict:
         if isinstance(product, dict):
             return product
