@@ -51,12 +51,13 @@ from stripe_kpi.report.deliver import (
     deliver_report,
     smtp_from_settings,
 )
+from stripe_kpi.report.extras import ReportExtras, cohort_lines, plan_lines
 from stripe_kpi.report.from_metrics import inputs_from_computed, report_inputs, report_window
 from stripe_kpi.report.inputs import ReportInputs
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.report.summary import CHART_DAYS
 from stripe_kpi.report.weekly import is_weekly_edition
-from stripe_kpi.store.cohort_table import current_cohorts
+from stripe_kpi.store.cohort_table import current_cohorts, read_cohorts
 from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
@@ -461,7 +462,27 @@ def _report(engine: Engine, settings: Settings, now: datetime, day: date | None)
     day = day or report_day(now, settings.timezone)
     rows = _report_inputs(engine, settings, now, day)
     weekly = is_weekly_edition(settings.weekly, day)
-    return build_daily_report(rows, day, timezone=settings.timezone, weekly=weekly)
+    extras = _report_extras(engine, settings, now, day)
+    return build_daily_report(
+        rows, day, timezone=settings.timezone, weekly=weekly, extras=extras
+    )
+
+
+def _report_extras(
+    engine: Engine, settings: Settings, now: datetime, day: date
+) -> ReportExtras | None:
+    """The report's MRR by plan and cohorts' rows, read from ``segment_mrr`` and
+    ``cohort_month`` (``report.extras``); None when the tables cannot be current (the report
+    then goes without them rather than recompute the account a second time)."""
+
+    from stripe_kpi.store.segment_reads import read_segments
+
+    def read(connection: Connection) -> ReportExtras:
+        plans = read_segments(connection, "plan", day.replace(day=1), day)
+        shown, rest = plan_lines(plans, day)
+        return ReportExtras(shown, rest, cohort_lines(read_cohorts(connection), day))
+
+    return _stored(engine, settings, now, read)
 
 
 def _report_inputs(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportInputs:

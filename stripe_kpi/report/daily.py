@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from stripe_kpi.report.chart import render_chart
 from stripe_kpi.report.deliver import RenderedReport
+from stripe_kpi.report.extras import ReportExtras
 from stripe_kpi.report.inputs import ComputedMetrics
 from stripe_kpi.report.render import render_html_file, render_report, render_text
 from stripe_kpi.report.summary import DailySummary, build_summary
@@ -43,11 +44,16 @@ def report_day(now: datetime, timezone: str) -> date:
 
 
 def build_daily_report(
-    rows: ComputedMetrics, day: date, *, timezone: str, weekly: bool = False
+    rows: ComputedMetrics,
+    day: date,
+    *,
+    timezone: str,
+    weekly: bool = False,
+    extras: ReportExtras | None = None,
 ) -> DailyReport:
     """The summary of ``day`` from the metrics' rows, and its chart; ``weekly``: the Monday
-    edition (``report.weekly``)."""
-    summary = build_summary(rows, day, timezone=timezone, weekly=weekly)
+    edition (``report.weekly``); ``extras``: by plan, cohorts, outlook (``report.extras``)."""
+    summary = build_summary(rows, day, timezone=timezone, weekly=weekly, extras=extras)
     return DailyReport(summary, render_chart(summary.series, summary.currency))
 
 

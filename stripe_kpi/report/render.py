@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from stripe_kpi.metrics.vocabulary import Movements, MovementType
 from stripe_kpi.report.chart import CHART_HEIGHT_PX, CHART_WIDTH_PX
+from stripe_kpi.report.extras import PlanLine, ReportExtras
 from stripe_kpi.report.formatting import (
     format_day,
     format_money,
@@ -226,6 +227,51 @@ def _view(summary: DailySummary, chart_src: str | None) -> dict[str, Any]:
         "chart_height": CHART_HEIGHT_PX,
         "chart_alt": _chart_alt(summary),
         "week": _week(summary.week, ccy) if summary.week is not None else None,
+        "extras": _extras(summary.extras, ccy) if summary.extras is not None else None,
+    }
+
+
+#: A plan's name is cut to this in the text part, so its figures stay in their columns.
+PLAN_NAME_CHARS = 26
+
+
+def _extras(extras: ReportExtras, ccy: str) -> dict[str, Any]:
+    """MRR by plan, the cohorts' rows and the outlook, formatted (``report.extras``)."""
+
+    def plan(line: PlanLine) -> dict[str, Any]:
+        name = _one_line(line.plan)
+        if line.plans > 1:
+            name = f"{name} ({line.plans})"
+        short = name if len(name) <= PLAN_NAME_CHARS else name[: PLAN_NAME_CHARS - 1] + "…"
+        return {
+            "name": name,
+            "short": short,
+            "mrr": format_money(line.mrr, ccy),
+            "change": Figure(format_signed_money(line.change, ccy), _tone(line.change)),
+            "customers": _plural(line.customers, "customer"),
+        }
+
+    plans = [plan(line) for line in extras.plans]
+    if extras.rest is not None:
+        plans.append(plan(extras.rest))
+    outlook = None
+    if extras.outlook is not None:
+        o = extras.outlook
+        outlook = {
+            "cmrr": format_money(o.cmrr, ccy) if o.cmrr is not None else None,
+            "forecast": format_money(o.forecast_mrr, ccy) if o.forecast_mrr is not None else None,
+            "forecast_month": f"{o.forecast_month:%b %Y}" if o.forecast_month else None,
+        }
+    return {
+        "plans": plans,
+        "cohorts": [
+            {
+                "label": f"{c.month:%b %Y} ({c.size:,})",
+                "shares": [format_rate(s, places=0) for s in c.shares],
+            }
+            for c in extras.cohorts
+        ],
+        "outlook": outlook,
     }
 
 

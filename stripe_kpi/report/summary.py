@@ -21,6 +21,7 @@ from stripe_kpi.errors import InputError
 from stripe_kpi.metrics import kpis
 from stripe_kpi.metrics.money import round_minor
 from stripe_kpi.metrics.vocabulary import ChurnReason, Movements, MovementType
+from stripe_kpi.report.extras import ReportExtras
 from stripe_kpi.report.inputs import AtRiskRow, ComputedMetrics, DayRow, MovementRow, RiskReason
 from stripe_kpi.report.weekly import WeekSummary, build_week
 
@@ -96,6 +97,7 @@ class DailySummary:
     series: tuple[tuple[date, int], ...]  # the chart: end-of-day MRR, oldest first
     synced_at: datetime | None = None
     week: WeekSummary | None = None  # the Monday edition's week (report.weekly), else None
+    extras: ReportExtras | None = None  # by plan, cohorts, outlook (report.extras)
 
     @property
     def change_day(self) -> int:
@@ -163,6 +165,7 @@ def build_summary(
     timezone: str = "UTC",
     chart_days: int = CHART_DAYS,
     weekly: bool = False,
+    extras: ReportExtras | None = None,
 ) -> DailySummary:
     """Fill the summary of ``day`` from the metrics layer's rows (see :class:`ComputedMetrics`).
     ``weekly``: the Monday edition, which also sums up the week ending on ``day``.
@@ -219,6 +222,7 @@ def build_summary(
         ),
         synced_at=computed.synced_at,
         week=build_week(series.at, computed.movements, day) if weekly else None,
+        extras=None if extras is None or extras.empty else extras,
     )
 
 
