@@ -463,9 +463,7 @@ def _report(engine: Engine, settings: Settings, now: datetime, day: date | None)
     rows = _report_inputs(engine, settings, now, day)
     weekly = is_weekly_edition(settings.weekly, day)
     extras = _report_extras(engine, settings, now, day)
-    return build_daily_report(
-        rows, day, timezone=settings.timezone, weekly=weekly, extras=extras
-    )
+    return build_daily_report(rows, day, timezone=settings.timezone, weekly=weekly, extras=extras)
 
 
 def _report_extras(
