@@ -466,21 +466,19 @@ def _report(engine: Engine, settings: Settings, now: datetime, day: date | None)
     return build_daily_report(rows, day, timezone=settings.timezone, weekly=weekly, extras=extras)
 
 
-def _report_extras(
-    engine: Engine, settings: Settings, now: datetime, day: date
-) -> ReportExtras | None:
+def _report_extras(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportExtras:
     """The report's MRR by plan and cohorts' rows, read from ``segment_mrr`` and
-    ``cohort_month`` (``report.extras``); None when the tables cannot be current (the report
-    then goes without them rather than recompute the account a second time)."""
-
+    ``cohort_month`` once the tables are brought up to date (``report.extras``), as
+    ``metrics --segment`` and ``cohorts`` read them (even when the report's own figures had to
+    be recomputed: the extras never recompute the account)."""
     from stripe_kpi.store.segment_reads import read_segments
 
-    def read(connection: Connection) -> ReportExtras:
+    tables_up_to_date(engine, settings, now)
+    with engine.connect() as connection:
         plans = read_segments(connection, "plan", day.replace(day=1), day)
-        shown, rest = plan_lines(plans, day)
-        return ReportExtras(shown, rest, cohort_lines(read_cohorts(connection), day))
-
-    return _stored(engine, settings, now, read)
+        found = read_cohorts(connection)
+    shown, rest = plan_lines(plans, day)
+    return ReportExtras(shown, rest, cohort_lines(found, day))
 
 
 def _report_inputs(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportInputs:
