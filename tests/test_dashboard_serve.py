@@ -11,6 +11,7 @@ import http.client
 import json
 import sqlite3
 import stat
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,13 @@ def test_each_request_reads_the_tables_as_the_last_derive_left_them(
             engine.dispose()
         page = _get(server.url, "/")[2].decode()
     assert '<div class="value">$1,234,567.89</div>' in page
+
+
+def test_the_page_is_built_ahead_of_the_first_request(database: Path) -> None:
+    with dashboard_server(_settings(database), lambda: END, host="127.0.0.1", port=0) as server:
+        for _ in range(600):  # the refresher builds it as the server starts (seconds at most)
+            if server._cached is not None:
+                break
+            time.sleep(0.05)
+        assert server._cached is not None
+        assert _get(server.url, "/")[2] == server._cached[1]

@@ -10,6 +10,9 @@
   or once as ``?token=…``, which sets an HttpOnly cookie and redirects to the bare address (so
   the token does not stay in the address bar or the history). Tokens are compared with
   ``hmac.compare_digest`` (constant time). Without it, 401.
+- The page is built ahead: at start and within :data:`REFRESH_SECONDS` of each derive, by a
+  thread of its own, so a request is answered from a page already built (a request that comes
+  before it is ready waits for it: never a page older than the tables).
 - Searches and customer histories come from ``/api/customers?q=`` and ``/api/customer?id=``
   (JSON), so the page served lists every customer, not the top few the static file holds.
 """
@@ -43,6 +46,8 @@ from stripe_kpi.store.tables import read_meta
 log = get_logger("stripe_kpi.dashboard.server")
 
 #: Addresses that only this machine reaches: no token needed there.
+#: How often the server looks whether a derive wrote the tables (and builds the page if so).
+REFRESH_SECONDS = 5.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 COOKIE = "stripe_kpi_token"
 _HEADERS = {
@@ -104,6 +109,9 @@ class DashboardServer:
         self._thread: threading.Thread | None = None
         #: (the tables' record, the page built from them): see :meth:`page`.
         self._cached: tuple[str, bytes] | None = None
+        self._building = threading.Lock()
+        self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -112,16 +120,21 @@ class DashboardServer:
         return f"http://{shown}:{port}/"
 
     def serve_forever(self) -> None:
+        self._start_refresher()
         try:
             self.httpd.serve_forever()
         finally:
             self.close()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join()
         self.httpd.server_close()
         self.engine.dispose()
 
     def __enter__(self) -> DashboardServer:
+        self._start_refresher()
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -131,6 +144,22 @@ class DashboardServer:
         if self._thread is not None:
             self._thread.join()
         self.close()
+
+    def _start_refresher(self, every: float = REFRESH_SECONDS) -> None:
+        """A thread that builds the page ahead of the next request: at start, and whenever
+        the tables' record changed since (checked every ``every`` seconds, one indexed read),
+        so the request after a sync is answered from a page already built."""
+
+        def refresh() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.page()
+                except StripeKpiError as exc:  # no tables yet, a locked file: the next turn
+                    log.debug("dashboard_refresh_failed", error=exc.message)
+                self._stop.wait(every)
+
+        self._refresher = threading.Thread(target=refresh, name="dashboard-refresh", daemon=True)
+        self._refresher.start()
 
     # -- what a request reads ---------------------------------------------------------------
 
@@ -156,12 +185,17 @@ class DashboardServer:
         cached = self._cached
         if cached is not None and cached[0] == key:
             return cached[1]
-        document = dashboard_document(
-            connection, currency=self.currency, tz=self.tz, generated_at=self.clock(), live=True
-        )
-        html = render_page(document).encode()
-        if read_meta(connection) == before:
-            self._cached = (key, html)
+        with self._building:  # one build at a time; a request waiting for it gets its page
+            cached = self._cached
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            document = dashboard_document(
+                connection, currency=self.currency, tz=self.tz, generated_at=self.clock(),
+                live=True,
+            )  # fmt: skip
+            html = render_page(document).encode()
+            if read_meta(connection) == before:
+                self._cached = (key, html)
         return html
 
     def _last(self, connection: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
@@ -109,8 +109,16 @@ def risky_subscriptions(
     paused), ordered by subscription id."""
     rows = []
     chunks: Iterable[list[str] | None] = [None] if customer_ids is None else _chunks(customer_ids)
+    # Only the columns read here: a whole row carries its raw JSON, most of the cost at scale.
+    columns = (
+        col(Subscription.id),
+        col(Subscription.customer_id),
+        col(Subscription.status),
+        col(Subscription.cancel_at_period_end),
+        col(Subscription.cancel_at),
+    )
     for chunk in chunks:
-        query = select(Subscription)
+        query = select(*columns)
         if chunk is not None:
             query = query.where(col(Subscription.customer_id).in_(chunk))
         query = (
@@ -142,7 +150,7 @@ def risky_subscriptions(
     return risky
 
 
-def _risk_reason(sub: Subscription) -> RiskReason:
+def _risk_reason(sub: Any) -> RiskReason:
     """Past due first (money is owed now), then a scheduled end, then a paused collection."""
     if sub.status == "past_due":
         return "past_due"
@@ -156,11 +164,14 @@ def _period_ends(session: Session, subscription_ids: list[str]) -> dict[str, int
     (since 2025 Stripe keeps the period on the items)."""
     ends: dict[str, int] = {}
     for chunk in _chunks(subscription_ids):
-        query = select(SubscriptionItem).where(col(SubscriptionItem.subscription_id).in_(chunk))
-        for item in session.exec(query):
-            if not item.deleted:
-                current = ends.get(item.subscription_id, 0)
-                ends[item.subscription_id] = max(current, item.current_period_end)
+        query = select(
+            col(SubscriptionItem.subscription_id),
+            col(SubscriptionItem.current_period_end),
+            col(SubscriptionItem.deleted),
+        ).where(col(SubscriptionItem.subscription_id).in_(chunk))
+        for subscription_id, period_end, deleted in session.exec(query):
+            if not deleted:
+                ends[subscription_id] = max(ends.get(subscription_id, 0), period_end)
     return ends
 
 
