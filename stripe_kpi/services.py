@@ -38,7 +38,13 @@ from stripe_kpi.metrics import Computed, Movement, metrics_json
 from stripe_kpi.metrics.acquisition import new_customers_per_day, with_acquisition
 from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
-from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
+from stripe_kpi.metrics.committed import (
+    CONVERSION_DAYS,
+    Commitment,
+    committed_mrr,
+    conversion_window,
+)
+from stripe_kpi.metrics.kpis import Granularity, earliest_day_read, trial_conversion
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.metrics.report_json import money
@@ -57,7 +63,8 @@ from stripe_kpi.report.inputs import ReportInputs
 from stripe_kpi.report.movements import movement_rows
 from stripe_kpi.report.summary import CHART_DAYS
 from stripe_kpi.report.weekly import is_weekly_edition
-from stripe_kpi.store.cohort_table import current_cohorts, read_cohorts
+from stripe_kpi.store.cohort_table import read_cohorts
+from stripe_kpi.store.committed_table import read_committed
 from stripe_kpi.store.current import bring_up_to_date, read_current
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.partition import compute_account, reconcile_account
@@ -321,25 +328,51 @@ def metrics_document(
     """The ``stripe-kpi metrics --json`` document for ``first``…``last`` (METRICS.md §5): the
     KPIs over the ``daily_metrics`` rows they read (from the day before the period, or before
     LTV's three months), or over a recomputation."""
-    since = earliest_day_read(first, last)
+    # From the day before the period or LTV's months, or the 90 days CMRR's trials weigh with.
+    since = min(earliest_day_read(first, last), last - timedelta(days=CONVERSION_DAYS))
     with _database(settings) as engine:
         stored = _stored(
             engine,
             settings,
             now,
-            lambda c: (daily_ledger(c, since), new_customers_by_day(c, first, last)),
+            lambda c: (
+                daily_ledger(c, since),
+                new_customers_by_day(c, first, last),
+                read_committed(c),
+            ),
         )
+        committed: list[Commitment] | None = None
         if stored is None:
             computed = _recomputed(engine, settings, now)
             new = new_customers_per_day(computed.movements(first, last))
         else:
-            ledger, new = stored
+            ledger, new, committed = stored
             computed = Computed.of_ledger(
                 ledger, currency=settings.currency, tz=settings.timezone, as_of=now.astimezone(UTC)
             )
         spend = spend_by_month(engine, settings.currency)
     # Spend, CAC, LTV:CAC and payback (METRICS.md §9): the spend table and the new customers.
-    return with_acquisition(metrics_json(computed, first, last, by), spend, new)
+    document = with_acquisition(metrics_json(computed, first, last, by), spend, new)
+    document["totals"]["cmrr"] = _cmrr(computed, committed, last)
+    return document
+
+
+def _cmrr(computed: Computed, committed: list[Commitment] | None, last: date) -> int | float | None:
+    """CMRR at ``last`` in major units, from ``committed_change`` (``committed``) and the trial
+    conversion of the 90 days to ``last``: only when ``last`` is the day the tables were
+    computed for (``metrics.committed``: commitments are known as of now) and were read (not
+    recomputed); None otherwise."""
+    if committed is None or last != computed.last_day:
+        return None
+    day = last.toordinal()
+    first, _ = conversion_window(day)
+    ledger = computed.ledger
+    conversion = trial_conversion(
+        ledger.flow("trials_converted", first, day), ledger.flow("trials_ended", first, day)
+    )
+    return money(
+        committed_mrr(ledger.level("mrr", day), committed, conversion, day), computed.currency
+    )
 
 
 def movements_for(
@@ -366,12 +399,9 @@ def cohort_list(settings: Settings, now: datetime, first: date | None = None) ->
 
 
 def _cohorts(engine: Engine, settings: Settings, now: datetime, first: date | None) -> list[Cohort]:
-    tables_up_to_date(engine, settings, now)
-    as_of = now.astimezone(UTC)
-    currency, tz = settings.currency, settings.timezone
-    found = current_cohorts(engine, currency=currency, tz=tz, as_of=as_of, first=first)
+    found = _stored(engine, settings, now, lambda connection: read_cohorts(connection, first))
     if found is None:
-        computed = compute_account(engine, currency=currency, tz=tz, as_of=as_of)
+        computed = _recomputed(engine, settings, now)
         found = cohorts(computed.customers.values(), computed.last_day)
         found = [c for c in found if first is None or c.month >= first.replace(day=1)]
     return found

@@ -79,6 +79,7 @@ def _tables(engine: Engine) -> dict[str, list[tuple]]:
         "cohort_month": "SELECT * FROM cohort_month",
         "segment_mrr": "SELECT * FROM segment_mrr",
         "customer_segment": "SELECT * FROM customer_segment",
+        "committed_change": "SELECT * FROM committed_change",
     }
     with engine.connect() as connection:
         return {

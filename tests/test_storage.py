@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "customer_result",
     "cohort_month",
     "customer_segment",
+    "committed_change",
     "daily_metrics",
     "derive_queue",
     "discount",

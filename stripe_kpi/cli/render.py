@@ -195,6 +195,7 @@ def metrics_table(document: dict[str, Any], width: int = 80) -> list[Table]:
         ("CAC", _fmt(totals["cac"])),
         ("LTV:CAC", "—" if totals["ltv_cac"] is None else f"{totals['ltv_cac']:.2f}"),
         ("CAC payback (months)", _months(totals["cac_payback_months"])),
+        ("committed MRR (today)", _fmt(totals.get("cmrr"))),
     ]  # fmt: skip
     for name, value in pairs:
         kpis.add_row(name, value)

@@ -30,6 +30,7 @@ __all__ = [
     "SubscriptionRecords",
     "components_as_of",
     "components_at",
+    "items_in_force",
     "linked_discounts",
     "subscription_history",
 ]
@@ -280,6 +281,21 @@ def components_as_of(
     if not (counting and items):
         return ()
     return components_at(until, items, records.subscription, catalog, reporting, passes.linked)
+
+
+def items_in_force(
+    records: SubscriptionRecords, catalog: Catalog, reporting: str, until: int
+) -> tuple[dict[str, ItemState], list[tuple[str | None, str, int | None]]]:
+    """The item states in force at ``until`` (the first ones when none has begun yet: a trial
+    created after its items were stated) and the subscription's linked discounts, whether or
+    not it counts then: what committed MRR prices a trial or a schedule's next phase with."""
+    passes = _passes(records, catalog, reporting)
+    items: dict[str, ItemState] = {}
+    for t, version in passes.versions:
+        if t > until and items:
+            break
+        items = version
+    return items, passes.linked
 
 
 def subscription_history(

@@ -11,9 +11,9 @@ month, a row per month since: about 700 rows for three years), so an update rewr
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, delete, select
 
 from stripe_kpi.metrics import CustomerResult
 from stripe_kpi.metrics.cohorts import Cohort, CohortLedger, cohorts_of
@@ -68,25 +68,3 @@ def read_cohorts(connection: Connection, first: date | None = None) -> list[Coho
         start = first.replace(day=1)
         rows = [row for row in rows if row[0] >= start]
     return cohorts_of(rows)
-
-
-def current_cohorts(
-    engine: Engine, *, currency: str, tz: str, as_of: datetime, first: date | None = None
-) -> list[Cohort] | None:
-    """The stored cohorts when the derived tables are current at ``as_of`` (as
-    ``current.current_results`` decides, the record read before and after the rows), else None:
-    the caller computes them."""
-    from stripe_kpi.store.current import out_of_date
-    from stripe_kpi.store.tables import read_meta
-
-    until = int(as_of.timestamp())
-    with engine.connect() as connection:
-        meta = read_meta(connection)
-        if meta is None or meta.get("as_of", until + 1) > until:
-            return None
-        if out_of_date(connection, meta, currency=currency, tz=tz, until=until) is not None:
-            return None
-        found = read_cohorts(connection, first)
-        if read_meta(connection) != meta:
-            return None
-    return found

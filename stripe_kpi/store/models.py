@@ -490,6 +490,22 @@ class CohortMonthRow(SQLModel, table=True):
     mrr: int = _money(nullable=False)
 
 
+class CommittedChangeRow(SQLModel, table=True):
+    """What each subscription is committed to change, as the last derive found it (METRICS.md §9,
+    ``metrics.committed``): ``kind`` ending | scheduled | trial, the local ``date`` it lands and
+    the signed MRR ``amount`` (reporting minor units; a trial's is its MRR once converted,
+    unweighted). What ``cmrr`` and ``stripe-kpi forecast`` read."""
+
+    __tablename__ = "committed_change"
+
+    customer_id: str = Field(primary_key=True)
+    subscription_id: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    date: str = Field(primary_key=True)  # YYYY-MM-DD
+    amount: int = _money(nullable=False)
+    currency: str
+
+
 class CustomerResultRow(SQLModel, table=True):
     """One customer's computed figures as the derived tables last counted them.
 

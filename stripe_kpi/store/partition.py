@@ -27,8 +27,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, CustomerResult, RateFn, compute_customers, horizons
 from stripe_kpi.metrics.bulk import cycle_collector_paused
+from stripe_kpi.metrics.committed import commitments
 from stripe_kpi.metrics.reconcile import SubscriptionCheck, check_subscriptions
 from stripe_kpi.metrics.status import COUNTING
+from stripe_kpi.store.committed_table import committed_rows
 from stripe_kpi.store.engine import make_engine, storage_message
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
@@ -73,10 +75,12 @@ def _compute(
         checks = check_subscriptions(
             history, currency=currency, as_of=as_of, rate=rate, events_since=check.events_since
         )
+    committed = commitments(history, currency=currency, tz=tz, as_of=as_of, rate=rate)
     del history  # free it before the rows are built
     if not rows:
         return results, ahead
-    return replace(derived_rows(results, ahead, currency.lower()), checks=checks)
+    derived = derived_rows(results, ahead, currency.lower())
+    return replace(derived, checks=checks, committed=committed_rows(committed, currency.lower()))
 
 
 def _compute_part(

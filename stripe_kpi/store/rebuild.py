@@ -35,6 +35,7 @@ DERIVED_TABLES = (
     "daily_metrics",
     "customer_result",
     "cohort_month",
+    "committed_change",
     "segment_mrr",
     "customer_segment",
 )

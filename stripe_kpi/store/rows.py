@@ -52,7 +52,7 @@ class DerivedRows:
     their ledger, per day (see ``Ledger.changes``). ``checks``: when the rebuild also checks the
     account (a full sync does), those customers' subscriptions against their invoices, checked
     on the history already loaded for the rows. ``cohorts``: their ``cohort_month`` changes
-    (``CohortLedger.changes``)."""
+    (``CohortLedger.changes``); ``committed``: their ``committed_change`` rows."""
 
     movements: list[tuple[Any, ...]]
     results: list[tuple[Any, ...]]
@@ -61,6 +61,7 @@ class DerivedRows:
     cohorts: CohortChanges = field(default_factory=dict)
     #: Their ``customer_segment`` rows and segment changes (``store.segments``).
     segments: SegmentRows | None = None
+    committed: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def derived_rows(

@@ -24,6 +24,7 @@ from stripe_kpi.metrics.cohorts import CohortLedger
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.cohort_table import write_cohorts
+from stripe_kpi.store.committed_table import replace_committed
 from stripe_kpi.store.engine import session_scope, upsert_rows
 from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_all
@@ -129,6 +130,7 @@ def _replace_all(
         write_segment_tables(connection, (p.segments for p in parts), currency, insert)
         cohorts = CohortLedger.from_changes(part.cohorts for part in parts)
         write_cohorts(connection, cohorts, last_day, currency)
+        replace_committed(connection, [row for part in parts for row in part.committed], None)
         write_meta(connection, currency, tz, until, last_day)
         consume(connection, queued)  # settled in the transaction that settles it
     return len(movements), len(days)

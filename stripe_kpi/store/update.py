@@ -15,10 +15,12 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from stripe_kpi.metrics import RateFn, compute_customers, horizons
 from stripe_kpi.metrics.bulk import cycle_collector_paused
 from stripe_kpi.metrics.calendar import LocalCalendar
+from stripe_kpi.metrics.committed import commitments
 from stripe_kpi.metrics.ledger import COLUMNS as LEDGER_COLUMNS
 from stripe_kpi.metrics.ledger import LEVELS, Ledger
 from stripe_kpi.metrics.reconcile import SubscriptionCheck
 from stripe_kpi.store.cohort_table import update_cohorts
+from stripe_kpi.store.committed_table import committed_rows, replace_committed
 from stripe_kpi.store.engine import session_scope
 from stripe_kpi.store.load import Customers, load
 from stripe_kpi.store.models import table
@@ -193,6 +195,15 @@ def _update_in_place(
     last = date.fromordinal(LocalCalendar(tz).day_of(until))
     days = _apply_to_daily(connection, delta.changes(), first, last, reporting)
     update_cohorts(connection, old, new.values(), last, reporting)
+    committed = commitments(
+        history,
+        currency=currency,
+        tz=tz,
+        as_of=as_of,
+        rate=rate or process_rates(),
+        customer_ids=ids,
+    )
+    replace_committed(connection, committed_rows(committed, reporting), ids)
     write_meta(connection, reporting, tz, until, last)
     return DerivedTablesUpdate(len(ids), written, days)
 
