@@ -8,6 +8,7 @@ Each opens the database it needs and closes it before returning.
 - :func:`metrics_document` — the ``--json`` document of METRICS.md §5 for a period;
 - :func:`movements_for` — each customer's movements in a period, with names and feedback;
 - :func:`cohorts_document` — ``stripe-kpi cohorts``: the monthly cohorts' triangle;
+- :func:`forecast_document` — ``stripe-kpi forecast``: the MRR projection;
 - :func:`report_for` / :func:`send_daily_report` — the daily summary, and its delivery;
 - :func:`write_dashboard` / :func:`dashboard_server` — the dashboard, as a file or served;
 - :func:`derive_now` — ``stripe-kpi derive [--full]``: the derived tables brought up to date,
@@ -36,7 +37,7 @@ from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, Movement, metrics_json
 from stripe_kpi.metrics.acquisition import new_customers_per_day, with_acquisition
-from stripe_kpi.metrics.calendar import LocalCalendar
+from stripe_kpi.metrics.calendar import LocalCalendar, month_start
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
 from stripe_kpi.metrics.committed import (
     CONVERSION_DAYS,
@@ -44,6 +45,7 @@ from stripe_kpi.metrics.committed import (
     committed_mrr,
     conversion_window,
 )
+from stripe_kpi.metrics.forecast import BASE_MONTHS, Forecast, forecast, forecast_json
 from stripe_kpi.metrics.kpis import Granularity, earliest_day_read, trial_conversion
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
@@ -474,6 +476,34 @@ def segment_movements_for(
         {**r, "name": names.get(r["customer_id"]), "amount": money(r["amount"], currency)}
         for r in rows
     ]
+
+
+def forecast_for(settings: Settings, now: datetime, months: int = 3) -> Forecast:
+    """The MRR projection of ``months`` months after the current one (``metrics.forecast``),
+    from ``daily_metrics`` and ``committed_change``; from a recomputation, without the scheduled
+    changes, when the tables cannot be read."""
+    today = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(now.timestamp())))
+    since = month_start(today)
+    for _ in range(BASE_MONTHS):
+        since = month_start(since - timedelta(days=1))
+    since -= timedelta(days=1)  # the first base month's start
+    with _database(settings) as engine:
+        stored = _stored(
+            engine,
+            settings,
+            now,
+            lambda connection: (daily_ledger(connection, since), read_committed(connection)),
+        )
+        if stored is None:
+            ledger, committed = _recomputed(engine, settings, now).ledger, []
+        else:
+            ledger, committed = stored
+    return forecast(ledger, today, committed, months)
+
+
+def forecast_document(settings: Settings, now: datetime, months: int = 3) -> dict[str, Any]:
+    """The ``stripe-kpi forecast --json`` document (``metrics.forecast.forecast_json``)."""
+    return forecast_json(forecast_for(settings, now, months), settings.currency.lower())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -150,3 +150,29 @@ def test_only_the_next_phase_counts_and_rounding_is_once() -> None:
     assert committed_mrr(10000, rows, Fraction(1, 3), today.toordinal()) == (10000 + 3000 + 2222)
     # No trial ended in the window: conversion unknown, the trials add nothing.
     assert committed_mrr(10000, rows, None, today.toordinal()) == 13000
+
+
+def test_forecast_of_the_example_27_account(env) -> None:
+    """Base months: March starts at 920 (820 + 100) and gains Sched's +50; April starts at 970
+    and gains Tina's +30 (converted 15 Apr); May starts at 1,000, no movement. Growth
+    (50 + 30 + 0) / 3 = 26.67 a month, shrink 0. Scheduled on 1 Jul: −100 (the cancellation)
+    and +30 (the phase). July: 1,000 + 26.67 − 70 = 956.67; August 983.33; September 1,010.00."""
+    result = runner.invoke(app, ["forecast", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [(m["month"], m["mrr_start"], m["gained"], m["lost"]) for m in doc["based_on"]] == [
+        ("2026-03", 920.0, 50.0, 0.0),
+        ("2026-04", 970.0, 30.0, 0.0),
+        ("2026-05", 1000.0, 0.0, 0.0),
+    ]
+    assert (doc["growth"], doc["shrink_rate"]) == (26.67, 0.0)
+    assert [(m["month"], m["scheduled"], m["mrr_end"]) for m in doc["months"]] == [
+        ("2026-07", -70.0, 956.67),
+        ("2026-08", 0.0, 983.33),
+        ("2026-09", 0.0, 1010.0),
+    ]
+    text_view = runner.invoke(app, ["forecast", "--months", "1"])
+    assert text_view.exit_code == 0, text_view.output
+    lines = text_view.stdout.splitlines()
+    assert lines[0].startswith("MRR forecast — a projection, not a measurement (USD")
+    assert lines[-1].split() == ["2026-07", "1,000.00", "26.67", "0.00", "-70.00", "956.67"]

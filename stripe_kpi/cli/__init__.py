@@ -285,6 +285,25 @@ def cohorts(
 
 @app.command()
 @one_line_errors
+def forecast(
+    months: int = typer.Option(3, "--months", min=1, max=24, help="Months to project."),
+    as_json: bool = typer.Option(False, "--json", help="The machine-readable form."),
+) -> None:
+    """Project MRR month by month from the last three full months and the changes scheduled
+    (a projection, labelled so, with the months it is based on)."""
+    from stripe_kpi.cli.cohorts import forecast_lines
+    from stripe_kpi.services import forecast_document
+
+    document = forecast_document(settings(), _now(), months)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        for line in forecast_lines(document):
+            out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+@one_line_errors
 def check(
     as_json: bool = typer.Option(False, "--json", help="The whole result, machine-readable."),
 ) -> None:

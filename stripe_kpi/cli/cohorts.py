@@ -84,3 +84,42 @@ def cohort_csv(document: dict[str, Any]) -> str:
         for r in rows
     ]
     return to_csv(header, body)
+
+
+def forecast_lines(document: dict[str, Any]) -> list[str]:
+    """The projection as text: the months it is based on, then the projected months."""
+    ccy = document["currency"].upper()
+    lines = [
+        f"MRR forecast — a projection, not a measurement ({ccy}, from "
+        f"{_amount(document['mrr_now'])} on {document['as_of']})",
+        "based on the three full months:",
+        f"  {'month':<8} {'MRR start':>12} {'new+exp+react':>14} {'churn+contr':>12} {'lost':>6}",
+    ]
+    for m in document["based_on"]:
+        lines.append(
+            f"  {m['month']:<8} {_amount(m['mrr_start']):>12} {_amount(m['gained']):>14} "
+            f"{_amount(m['lost']):>12} {_pct1(m['shrink_rate']):>6}"
+        )
+    if not document["based_on"]:
+        lines.append("  (no full month yet: flat)")
+    lines.append(
+        f"growth {_amount(document['growth'])} a month; shrink "
+        f"{_pct1(document['shrink_rate'])} of each month's starting MRR"
+    )
+    if document["scheduled_this_month"]:
+        still = _amount(document["scheduled_this_month"])
+        lines.append(f"scheduled changes still to land this month: {still}")
+    lines.append(
+        f"  {'month':<8} {'MRR start':>12} {'growth':>10} {'shrink':>10} {'scheduled':>10} "
+        f"{'MRR end':>12}"
+    )
+    for m in document["months"]:
+        lines.append(
+            f"  {m['month']:<8} {_amount(m['mrr_start']):>12} {_amount(m['growth']):>10} "
+            f"{_amount(m['shrink']):>10} {_amount(m['scheduled']):>10} {_amount(m['mrr_end']):>12}"
+        )
+    return lines
+
+
+def _pct1(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
