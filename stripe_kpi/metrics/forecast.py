@@ -70,9 +70,9 @@ class ForecastMonth:
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
-    """A projection from ``mrr_now`` (at the end of ``today``), see the module."""
+    """A projection from ``mrr_now`` (at the end of ``last_day``), see the module."""
 
-    today: date
+    last_day: date
     mrr_now: int
     based_on: tuple[BaseMonth, ...]
     growth: Fraction
@@ -169,7 +169,7 @@ def forecast_json(found: Forecast, currency: str) -> dict[str, Any]:
         "note": "a projection from the last three full months and the changes scheduled, "
         "not a measurement",
         "currency": currency,
-        "as_of": found.today.isoformat(),
+        "as_of": found.last_day.isoformat(),
         "mrr_now": cash(found.mrr_now),
         "scheduled_this_month": cash(found.scheduled_now),
         "based_on": [
