@@ -52,8 +52,8 @@ def test_derive_full_repairs_tampered_tables_and_says_what_it_repaired(
     lines = result.stdout.splitlines()
     # MRR movements: Coupon Co new +50 and Leaving Co new +30 on 1 March (the trial pays later).
     assert lines[0] == (
-        "rebuilt mrr_movement, daily_metrics, customer_result, cohort_month, segment_mrr, "
-        "customer_segment from the raw rows "
+        "rebuilt mrr_movement, daily_metrics, customer_result, cohort_month, committed_change, "
+        "segment_mrr, customer_segment from the raw rows "
         "as of 2026-03-10 12:00:00 UTC: 3 customers, 2 MRR movements, 10 days "
         + lines[0].rsplit(" ", 1)[1]
     )
