@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -59,7 +60,7 @@ from stripe_kpi.report.deliver import (
     deliver_report,
     smtp_from_settings,
 )
-from stripe_kpi.report.extras import ReportExtras, cohort_lines, plan_lines
+from stripe_kpi.report.extras import Outlook, ReportExtras, cohort_lines, plan_lines
 from stripe_kpi.report.from_metrics import inputs_from_computed, report_inputs, report_window
 from stripe_kpi.report.inputs import ReportInputs
 from stripe_kpi.report.movements import movement_rows
@@ -537,8 +538,40 @@ def _report_extras(engine: Engine, settings: Settings, now: datetime, day: date)
     with engine.connect() as connection:
         plans = read_segments(connection, "plan", day.replace(day=1), day)
         found = read_cohorts(connection)
+        outlook = _report_outlook(connection, settings, now)
     shown, rest = plan_lines(plans, day)
-    return ReportExtras(shown, rest, cohort_lines(found, day))
+    return ReportExtras(shown, rest, cohort_lines(found, day), outlook)
+
+
+def _report_outlook(connection: Connection, settings: Settings, now: datetime) -> Outlook | None:
+    """Committed MRR now and the forecast MRR at the end of next month (METRICS.md §9), as
+    ``metrics`` (``cmrr``) and ``stripe-kpi forecast --months 1`` give them: both from
+    ``daily_metrics`` and ``committed_change`` at the tables' day (commitments are known as of
+    now, so the report shows today's, whatever day it reports on). None without MRR."""
+    today = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(now.timestamp())))
+    since = month_start(today)
+    for _ in range(BASE_MONTHS):
+        since = month_start(since - timedelta(days=1))
+    day = today.toordinal()
+    first, _ = conversion_window(day)
+    since = min(since - timedelta(days=1), date.fromordinal(first - 1))
+    ledger = daily_ledger(connection, since)
+    mrr = ledger.level("mrr", day)
+    if not mrr:
+        return None
+    committed = read_committed(connection)
+    conversion = trial_conversion(
+        ledger.flow("trials_converted", first, day), ledger.flow("trials_ended", first, day)
+    )
+    (next_month,) = forecast(ledger, today, committed, 1).months
+    end = next_month.mrr_end
+    return Outlook(
+        cmrr=committed_mrr(mrr, committed, conversion, day),
+        forecast_month=next_month.month,
+        forecast_mrr=int(
+            (Decimal(end.numerator) / end.denominator).quantize(Decimal(1), ROUND_HALF_UP)
+        ),
+    )
 
 
 def _report_inputs(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportInputs:

@@ -15,6 +15,11 @@ They add up to the account's 569 = 300 + 200 + 50 + 10 + 5 + 4.
 Cohorts by month of first payment: Aug (c1, c2), Sep (c3, c4), Oct (c5), Nov (c6, c8), Dec (c7,
 c9: the month in progress, not shown). The three newest shown: Sep 100 %, then 1 of 2 (c4
 gone in Oct) = 50 % in Oct, Nov and Dec so far; Oct 100 % ×3; Nov 100 % ×2.
+Outlook on 7 Dec: nothing set to end, scheduled or in trial, so CMRR = MRR = $569.00. The
+forecast's three full months: Sep starts at 60 (c1, c2), gains 300 (c3, c4), loses 0; Oct
+starts at 360, gains 300 (c5), loses 200 (c4): 5/9 of its start; Nov starts at 460, gains 55
+(c6, c8), loses 0. Growth 655/3 a month, shrink rate (0 + 5/9 + 0)/3 = 5/27. End of Jan 2027
+(next month): 569 + 218.333… − 569 × 5/27 (105.370…) = 681.963… → $681.96.
 """
 
 from __future__ import annotations
@@ -95,6 +100,10 @@ Cohorts: customers still paying, by month since first
   Sep 2026 (2)      100%   50%   50%   50%
   Oct 2026 (1)      100%  100%  100%
   Nov 2026 (2)      100%  100%
+
+Outlook
+  Committed MRR today                $569.00
+  Forecast, end of Jan 2027          $681.96 (projection)
 
 Figures in USD"""
 

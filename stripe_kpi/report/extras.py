@@ -9,6 +9,9 @@ Pure: the rows come in (``services`` reads them from ``segment_mrr`` and ``cohor
   MRR at the end of the report day and its change since the end of the month before, as
   ChartMogul's "MRR by plan" chart shows a month's change. The plans' MRR sums to the account's
   (§8), so the five and the rest add up to the report's MRR.
+- **Outlook**: committed MRR (§9) and the forecast MRR at the end of next month, as
+  ``metrics`` (``cmrr``) and ``stripe-kpi forecast --months 1`` give them, as of the tables'
+  day (commitments are known as Stripe shows them now).
 - **Cohorts** are §4's, by month of first payment: the share of each cohort's customers still
   paying at the end of each month since (the month in progress: so far), at most
   :data:`COHORT_MONTHS` months, as Baremetrics' and ChartMogul's retention rows start.
