@@ -298,3 +298,19 @@ def test_schedules_have_the_pinned_shape(
         shown = client.v1.subscription_schedules.retrieve(sched_id).to_dict()
         cls = class_for_object("subscription_schedule")
         assert check_served(shown, cls, sched_id, omitted=OMITTED_WHEN_UNSET) == []
+
+
+def test_a_change_naming_an_item_a_phase_has_just_removed_is_refused() -> None:
+    # $30/month from 1 Mar; a phase from 16 Apr 00:00 moves it to Pro (a new item: the price
+    # changes). A request at 16 Apr 01:00 that names the Basic item finds the subscription as
+    # the phase left it, and Stripe refuses an item that is no longer there. Before this, the
+    # request was checked before the clock ran the phase, and billed a phantom Basic→Pro
+    # change: prorations of an item the subscription no longer had.
+    acct, sub, prices = thirty_a_month()
+    basic = sub["items"]["data"][0]
+    acct.create_schedule(sub, [Phase(on(4, 16), [(prices["pro"], 1)])], end=on(8, 1), at=on(3, 10))
+    with pytest.raises(ValueError, match="is not an item of"):
+        acct.change(sub, datetime(2026, 4, 16, 1, tzinfo=UTC), price=prices["pro"], item=basic)
+    # Only the phase's own prorations: −$15 for half of April on Basic, +$25 on Pro.
+    acct.advance(on(5, 2))
+    assert bills(acct)[-1] == ("05-01", "subscription_cycle", 6000, [-1500, 2500, 5000])

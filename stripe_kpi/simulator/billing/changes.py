@@ -72,7 +72,7 @@ class Changes(Renewals):
         proration_behavior: ProrationBehavior = "create_prorations",
     ) -> StripeDict:
         """Change one item's price and/or quantity (``item`` may be omitted on one-item subs)."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         it = self._item(st, item)
         old_price, old_quantity = it["price"], it["quantity"]
         new_price = old_price if price is None else self._get(self.prices, price)
@@ -162,7 +162,7 @@ class Changes(Renewals):
         proration_behavior: ProrationBehavior = "create_prorations",
     ) -> StripeDict:
         """Add an item (an add-on) to a subscription; its remaining time is prorated."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         new_price = self._get(self.prices, price)
         self._check_item(st, new_price, quantity, interval_may_change=False)
         if len(st.items) >= MAX_ITEMS:
@@ -197,7 +197,7 @@ class Changes(Renewals):
         proration_behavior: ProrationBehavior = "create_prorations",
     ) -> None:
         """Remove an item; its unused time is credited. The last item cannot go (cancel)."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         it = self._item(st, item)
         if len(st.items) == 1:
             raise ValueError("a subscription keeps at least one item: cancel it instead")
@@ -229,7 +229,7 @@ class Changes(Renewals):
         Stripe always records ``reason="cancellation_requested"``; other reasons are accepted to
         script what Stripe's automations record.
         """
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         with self._api_call(at) as t:
             sub_obj = st.obj
             if at_period_end and sub_obj["status"] == "paused":
@@ -269,7 +269,7 @@ class Changes(Renewals):
 
     def report_usage(self, sub: Ref, item: Ref, quantity: int, at: datetime | None = None) -> None:
         """Usage of a metered item (meter events), billed on the next renewal invoice."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         it = self._item(st, item)
         if _licensed(it["price"]):
             raise ValueError(f"{it['id']} is not metered")
@@ -385,6 +385,14 @@ class Changes(Renewals):
     @staticmethod
     def _get(store: dict[str, StripeDict], ref: Ref) -> StripeDict:
         return store[ref if isinstance(ref, str) else ref["id"]]
+
+    def _state_at(self, sub: Ref, at: datetime | None) -> SubState:
+        """The subscription as an API request at ``at`` finds it: the clock caught up first (a
+        renewal, a schedule's phase or dunning due by then has run), so that the request is
+        checked against the subscription as it is then; Stripe refuses, say, an update naming
+        an item a phase has just removed ("No such subscription item")."""
+        self.run_until(self.clock if at is None else to_unix(at))
+        return self._state(sub)
 
     def _state(self, sub: Ref) -> SubState:
         st = self.subs[sub if isinstance(sub, str) else sub["id"]]

@@ -31,7 +31,7 @@ class Pauses(Changes):
         resumes_at: datetime | None = None,
         at: datetime | None = None,
     ) -> StripeDict:
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         with self._api_call(at) as t:
             resume = None if resumes_at is None else to_unix(resumes_at)
             if resume is not None and resume <= t:
@@ -44,7 +44,7 @@ class Pauses(Changes):
             return st.obj
 
     def resume_collection(self, sub: Ref, at: datetime | None = None) -> StripeDict:
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         with self._api_call(at) as t:
             self._resume(st.obj, t)
             return st.obj

@@ -80,7 +80,7 @@ class Schedules(Adjustments):
         at: datetime | None = None,
     ) -> StripeDict:
         """Put a subscription on a schedule: its present as the first phase, then ``phases``."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         if st.obj["schedule"] is not None:
             raise ValueError(f"{st.id} is already managed by {st.obj['schedule']}")
         if not phases:

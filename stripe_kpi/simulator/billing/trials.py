@@ -96,7 +96,7 @@ class Trials(Schedules):
         """``POST /v1/subscriptions/{id}/resume`` with ``billing_cycle_anchor=now``: a new period
         from now, billed in full on an invoice charged at once (``subscription_update``: the
         reason Stripe gives an invoice that resets the billing cycle; not confirmed for resume)."""
-        st = self._state(sub)
+        st = self._state_at(sub, at)
         with self._api_call(at) as t:
             obj = st.obj
             if obj["status"] != "paused":  # as it is at ``at``, once the clock caught up
