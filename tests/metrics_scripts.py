@@ -192,8 +192,6 @@ class Played:
     as_of: datetime
     #: day → customer id → MRR at the end of that day, from the subscriptions as they were
     oracle: dict[date, dict[str, int]] = field(default_factory=dict)
-    #: customers whose schedule may take a discount off (dated by the next renewal only)
-    cut_short: set[str] = field(default_factory=set)
 
 
 def _moment(day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -223,7 +221,6 @@ class _Runner:
             self.coupons[key] = self.acct.create_coupon(at=at, **kw)
         self.vat = self.acct.create_tax_rate(20, inclusive=True, at=at)
         self.deleted: set[int] = set()
-        self.cut_short: set[str] = set()
 
     def live(self, customer: int) -> dict | None:
         for sub in reversed(self.subs[customer]):
@@ -346,17 +343,6 @@ class _Runner:
             phase_coupon = self.acct.coupons[on_sub[0]] if on_sub else None
         elif coupon is not None:
             phase_coupon = self.coupons[coupon]
-        dropped = [
-            self.acct.coupons[c] for c in
-            (self.acct.discounts[d]["source"]["coupon"] for d in sub["discounts"])
-            if phase_coupon is None or c != phase_coupon["id"]
-        ]  # fmt: skip
-        on_items = any(i.get("discounts") for i in sub["items"]["data"])
-        if dropped or on_items:
-            # A discount a phase takes off (the subscription's, or an item's with its item):
-            # once its events are gone, only the next renewal line dates it, not the phase's
-            # start (history.linked_discounts; a known gap: the stored phases could date it).
-            self.cut_short.add(sub["customer"])
         start = at + timedelta(days=delay)
         phase = Phase(start, items, coupon=phase_coupon, proration_behavior=behavior)
         self.acct.create_schedule(
@@ -435,7 +421,6 @@ def play(
         _checkpoint(runner, day, played)
     runner.acct.advance(played.as_of)
     played.rows = runner.rows(every_event=every_event)
-    played.cut_short = runner.cut_short
     return played
 
 

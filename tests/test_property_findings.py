@@ -54,13 +54,17 @@ def test_a_change_at_the_instant_of_a_renewal_applies_after_the_renewal() -> Non
 def test_a_repeating_discount_taken_off_before_its_end_stops_counting() -> None:
     # $10/month from 1 Jan with 20 % off forever and 25 % off for two months (to 1 Mar): 600.
     # On 2 Jan a schedule moves it on 3 Jan to $25 with no coupon: both discounts go, MRR 2500.
-    # With the events kept, from 3 Jan; from the invoices alone, the 1 Feb renewal (billed $25
-    # with no discount) shows the 25 % gone by then, though its window ran to 1 Mar.
+    # With the events kept, from 3 Jan; from the invoices alone too: the stored phase, which
+    # carries no coupon, took the 25 % off at its start, though its window ran to 1 Mar (before
+    # the phases dated it, only the 1 Feb renewal, billed $25 with no discount, did: 1875 on
+    # 6 Jan). Before the phase, on 2 Jan: 1000 × 0.8 × 0.75 = 600.
     script = [
         _subscribe("m10", coupon="pct20", more="pct25x2"),
         Action(1, 1, 0, "schedule", (1, "price", 1, None, "create_prorations", 10, "release")),
     ]
     assert _mrr_on(script, date(2026, 1, 6), every_event=True) == (2500, 2500)
+    assert _mrr_on(script, date(2026, 1, 2), every_event=False) == (600, 600)
+    assert _mrr_on(script, date(2026, 1, 6), every_event=False) == (2500, 2500)
     assert _mrr_on(script, date(2026, 2, 2), every_event=False) == (2500, 2500)
 
 
@@ -89,3 +93,35 @@ def test_a_pending_proration_takes_the_subscriptions_inclusive_tax() -> None:
         Action(171, 1, 0, "price", ("create_prorations",)),
     ]
     assert _mrr_on(script, date(2026, 6, 26), every_event=True) == (2083, 2083)
+
+
+def test_a_discount_a_schedule_phase_drops_stops_at_the_phase_start_from_the_invoices_alone():
+    # $10/month from 1 Jan 01:07 with 20 % off forever: the 1 Jan invoice bills 1000 − 200 = 800.
+    # On 2 Jan a schedule's phase from 3 Jan keeps the price and quantity and has no coupon: the
+    # discount goes on 3 Jan (nothing to prorate: no line dates it). On 6 Jan the MRR is 1000,
+    # also once the events are gone (the stored phase dates it), not 800 until the 1 Feb
+    # renewal; before the phase, on 2 Jan, still 800.
+    script = [
+        _subscribe("m10", coupon="pct20"),
+        Action(1, 1, 0, "schedule", (1, "same", 1, None, "create_prorations", 10, "release")),
+    ]
+    assert _mrr_on(script, date(2026, 1, 6), every_event=False) == (1000, 1000)
+    assert _mrr_on(script, date(2026, 1, 2), every_event=False) == (800, 800)
+    assert _mrr_on(script, date(2026, 1, 6), every_event=True) == (1000, 1000)
+
+
+def test_a_proration_whose_amount_carries_its_discount_keeps_the_discount_on_its_rate() -> None:
+    # $10/month from 1 Jan 01:07 with 25 % off for two months (to 1 Mar): 750. On 2 Jan 01:08 a
+    # change to the same quantity still prorates: −726 / +726 (1000 × 0.75 × 43199/44640 minutes
+    # left of January's 44640 = 725.8), the 25 % inside the amounts (flexible billing mode,
+    # proration_discounts=included), each listing the discount with an amount of 0. On 7 Jan it
+    # switches to $240/year (24000 × 0.75 / 12 = 1500), so no renewal line restates the month
+    # before the discount's end. On 6 Jan the MRR is 750, not 1000 (the proration's rate read
+    # without its discount); on 10 Jan 1500.
+    script = [
+        _subscribe("m10", coupon="pct25x2"),
+        Action(1, 1, 0, "quantity", (1, "create_prorations")),
+        Action(6, 1, 0, "switch", ()),
+    ]
+    assert _mrr_on(script, date(2026, 1, 6), every_event=False) == (750, 750)
+    assert _mrr_on(script, date(2026, 1, 10), every_event=False) == (1500, 1500)

@@ -33,6 +33,8 @@ class DiscountTerms:
     amount_off: tuple[tuple[str, int], ...]
     products: frozenset[str] | None
     item_id: str | None = None
+    subscription_id: str | None = None
+    coupon_id: str | None = None
 
     def in_force(self, t: int) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
@@ -73,6 +75,8 @@ def discount_terms(discount: Discount, coupon: Coupon) -> DiscountTerms | None:
         amounts,
         coupon.applies_to_products,
         discount.subscription_item_id,
+        discount.subscription_id,
+        coupon.id,
     )
 
 
@@ -85,6 +89,7 @@ class Catalog:
         "discounts",
         "inclusive_rates",
         "linked",
+        "on_subscription",
         "prices",
         "tax",
     )
@@ -97,11 +102,18 @@ class Catalog:
         #: subscription id → (item id or None for the whole subscription, discount id) of the
         #: discounts recorded on it (not removed), in start order.
         self.linked: dict[str, list[tuple[str | None, str]]] = {}
+        #: subscription id → every discount recorded on the subscription itself (not on one of
+        #: its items), removed ones included, in start order.
+        self.on_subscription: dict[str, list[str]] = {}
         for discount in sorted(history.discounts.values(), key=lambda d: (d.start, d.id)):
             coupon = history.coupons.get(discount.coupon_id or "")
             terms = None if coupon is None else discount_terms(discount, coupon)
             if terms is not None:
                 self.discounts[discount.id] = terms
+                if discount.subscription_id and not discount.subscription_item_id:
+                    self.on_subscription.setdefault(discount.subscription_id, []).append(
+                        discount.id
+                    )
                 if discount.subscription_id and not discount.deleted:
                     self.linked.setdefault(discount.subscription_id, []).append(
                         (discount.subscription_item_id, discount.id)

@@ -20,6 +20,7 @@ from stripe_kpi.metrics.calendar import utc_date
 from stripe_kpi.metrics.catalog import Catalog, DiscountTerms
 from stripe_kpi.metrics.item_states import ItemState, SubscriptionRecords, item_versions
 from stripe_kpi.metrics.money import ZERO, monthly
+from stripe_kpi.metrics.phase_discounts import phase_drops
 from stripe_kpi.metrics.records import Invoice, Subscription
 from stripe_kpi.metrics.status import Lifecycle, lifecycle
 
@@ -181,14 +182,16 @@ def linked_discounts(
     (METRICS.md §1: "discounts in force at that instant"). A discount recorded on the subscription
     counts from its start to its end when it is still attached now, or when its window closed by
     the time the subscription was last known (it ran its course). One that was removed (not
-    attached, window still open) is known only from the lines that show it.
+    attached, window still open) is known only from the lines that show it, and from the
+    schedule phase that took it off, if one did (:mod:`.item_states` ends it at its start).
 
     A window that closed may also have been cut short: a discount removed before its end (a
     schedule's phase without it, the merchant deleting it) is not attached either. A renewal line
     billed inside its window that does not list it shows it was gone by then, and so does a kept
-    event showing the subscription without it; it stops counting at the first of these (the
-    third element; None: at its end). Renewal lines only: a proration lists the discounts
-    attached when its invoice was made, which may be later than the change.
+    event showing the subscription without it, and a schedule phase begun inside it that does not
+    carry it (:mod:`.phase_discounts`: it took it off at its start); it stops counting at the
+    first of these (the third element; None: at its end). Renewal lines only: a proration lists
+    the discounts attached when its invoice was made, which may be later than the change.
     """
     candidates = catalog.linked.get(records.subscription.id)
     if not candidates:
@@ -209,8 +212,9 @@ def linked_discounts(
 
 def _gone_by(records: SubscriptionRecords, catalog: Catalog, terms: DiscountTerms) -> int | None:
     """The start of the first renewal line inside the discount's window that it could discount
-    but does not list, or the first kept event inside it that shows the subscription without it
-    (see :func:`linked_discounts`); None when neither exists."""
+    but does not list, of the first schedule phase inside it that took it off, or the first kept
+    event inside it that shows the subscription without it (see :func:`linked_discounts`); None
+    when none exists."""
     first = None
     for line in records.lines:
         inside = terms.start < line.period_start < (terms.end or 0)
@@ -225,6 +229,12 @@ def _gone_by(records: SubscriptionRecords, catalog: Catalog, terms: DiscountTerm
             continue
         if first is None or line.period_start < first:
             first = line.period_start
+    sub_id = records.subscription.id
+    for phase in records.phases:  # a schedule phase that took it off as it began
+        at = phase.start_date
+        inside = terms.start < at < (terms.end or 0)
+        if inside and (first is None or at < first) and phase_drops(phase, terms, sub_id, catalog):
+            first = at
     for snap in records.snapshots:  # a kept event that shows the subscription without it
         if not terms.start < snap.created < (terms.end or 0) or not snap.items_complete:
             continue

@@ -352,7 +352,7 @@ def _subscription_item(row: Row) -> SubscriptionItem:
 
 
 def _subscription_schedule(row: Row) -> SubscriptionSchedule:
-    """Its phases from the JSON column: dates and ``(price, quantity)`` per item."""
+    """Its phases from the JSON column: dates, ``(price, quantity)`` per item, discounts."""
     phases = tuple(
         SchedulePhase(
             start_date=int(phase["start_date"]),
@@ -364,6 +364,7 @@ def _subscription_schedule(row: Row) -> SubscriptionSchedule:
                 )
                 for item in phase.get("items") or ()
             ),
+            discounts=_phase_discounts(phase),
         )
         for phase in _json(row.get("phases")) or ()
     )
@@ -380,6 +381,33 @@ def _subscription_schedule(row: Row) -> SubscriptionSchedule:
         released_at=row.get("released_at"),
         phases=phases,
     )
+
+
+def _phase_discounts(phase: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The coupon and discount ids a phase's ``discounts`` name (each entry names a ``coupon``
+    to create a discount for, an existing ``discount`` to reuse, or a ``promotion_code``), plus
+    the older single ``coupon`` of the phase. None when the phase has no ``discounts`` key, or
+    names a promotion code alone (its coupon is not in the row): the phase then drops nothing."""
+    if "discounts" not in phase:
+        return None
+    found: list[str] = []
+    entries = list(phase.get("discounts") or ())
+    if phase.get("coupon"):
+        entries.append({"coupon": phase["coupon"]})
+    for entry in entries:
+        refs = [_ref_id(entry.get(key)) for key in ("coupon", "discount")]
+        named = [r for r in refs if r]
+        if not named:
+            return None
+        found.extend(named)
+    return tuple(found)
+
+
+def _ref_id(value: Any) -> str | None:
+    """An id, or the id of an expanded object."""
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return value or None
 
 
 def _invoices(rows: Iterable[Sequence[Any]]) -> dict[str, Invoice]:

@@ -15,6 +15,8 @@ period. Every source of knowledge becomes an assertion at an instant, applied in
 - a metered line sets its item to the usage it billed from the *end* of its period (the start of
   the period after it) — "the last finished usage period";
 - a kept ``customer.subscription.*`` event states the items as they were at its instant;
+- a schedule phase that began takes off, at its start, the subscription's discounts it does not
+  carry (:mod:`.phase_discounts`): no line dates that, only the next renewal shows it;
 - the subscription as it is now completes the current period: a change made without proration
   (no invoice shows it yet, no kept event dates it) is dated at the last instant anything was
   known about the subscription, or when its item was created if later, or at the start of the
@@ -32,6 +34,7 @@ from typing import NamedTuple
 
 from stripe_kpi.metrics.catalog import Catalog
 from stripe_kpi.metrics.money import ONE, monthly, price_amount
+from stripe_kpi.metrics.phase_discounts import phase_drops
 from stripe_kpi.metrics.records import (
     PENDING,
     Invoice,
@@ -48,7 +51,9 @@ _RENEWALS = frozenset({"subscription_create", "subscription_cycle", "subscriptio
 
 # Assertion kinds, in the order they apply at one instant. _LATE_END and _LATE_SET are only
 # ranks: the _END and _SET of prorations made just after a renewal at the same instant.
-_END, _SET, _KEEP, _LATE_END, _LATE_SET, _EVENT, _NOW, _END_METERED, _NOOP = range(9)
+# _PHASE: a schedule phase began, taking off the discounts it does not carry (after the lines
+# of that instant, whose discounts may be the ones it replaced; before a kept event, exact).
+_END, _SET, _KEEP, _LATE_END, _LATE_SET, _PHASE, _EVENT, _NOW, _END_METERED, _NOOP = range(10)
 _ORDER = itemgetter(0, 1, 2)
 _BY_START = attrgetter("period_start", "id")
 
@@ -164,10 +169,20 @@ def _tax_factor(
 
 
 def _line_discounts(line: InvoiceLine, catalog: Catalog) -> tuple[str, ...]:
-    """The discounts that reduced this line and may lower MRR (``once`` ones never do)."""
+    """The discounts that reduced this line and may lower MRR (``once`` ones never do).
+
+    A proration lists its discounts with an amount of 0 when its amount already carries them
+    (flexible billing mode, ``billing_mode.flexible.proration_discounts``, which "controls how
+    invoices and invoice items display proration amounts and discount amounts": ``included``
+    or ``itemized``); they are in force on the rate it starts all the same, so a proration's
+    listed discounts count whatever their amount."""
     if not line.discount_amounts:
         return ()
-    return tuple(d for d, amount in line.discount_amounts if amount and d in catalog.discounts)
+    return tuple(
+        d
+        for d, amount in line.discount_amounts
+        if (amount or line.proration) and d in catalog.discounts
+    )
 
 
 #: ``(instant, order at that instant, tie-break, kind, payload)``; sorted on the first three.
@@ -357,6 +372,9 @@ def _snapshot_assertions(
             last_metered[item] = max(last_metered.get(item, line.period_end), line.period_end)
     for item, end in sorted(last_metered.items()):
         out.append((end, _END_METERED, item, _END, item))
+    for n, phase in enumerate(records.phases):
+        if phase.discounts is not None:
+            out.append((phase.start_date, _PHASE, f"~phase{n:04}", _PHASE, phase))
     return out
 
 
@@ -450,6 +468,8 @@ def item_versions(
                 if state.get(item.item_id) is not item:
                     state[item.item_id] = item
                     changed = True
+            elif kind == _PHASE:
+                changed = _drop_phase_discounts(state, payload, sub, catalog) or changed  # type: ignore[arg-type]
             elif kind == _KEEP:
                 gone = [i for i, s in state.items() if not s.metered and i not in payload]  # type: ignore[operator]
                 for item_id in gone:
@@ -470,6 +490,23 @@ def item_versions(
         if changed and (not versions or versions[-1][1] != state):
             versions.append((t, dict(state)))
     return versions, latest
+
+
+def _drop_phase_discounts(
+    state: dict[str, ItemState], phase: SchedulePhase, sub: Subscription, catalog: Catalog
+) -> bool:
+    """Take off the item states the discounts ``phase`` dropped when it began; True if any."""
+    changed = False
+    for item_id, item in list(state.items()):
+        kept = tuple(
+            d
+            for d in item.discount_ids
+            if not phase_drops(phase, catalog.discounts[d], sub.id, catalog)
+        )
+        if kept != item.discount_ids:
+            state[item_id] = item._replace(discount_ids=kept)
+            changed = True
+    return changed
 
 
 def _settle(state: ItemState, unpriced: InvoiceLine | None, period: int, t: int) -> ItemState:

@@ -259,6 +259,10 @@ class SchedulePhase:
     end_date: int
     #: ``(price id, quantity)`` of each item of the phase.
     items: tuple[tuple[str, int | None], ...] = ()
+    #: The coupon and discount ids its ``discounts`` name (the subscription's discounts during
+    #: the phase); None when the phase does not say, or names one we cannot resolve (a
+    #: promotion code alone): then it is taken to drop nothing.
+    discounts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
