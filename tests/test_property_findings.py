@@ -125,3 +125,20 @@ def test_a_proration_whose_amount_carries_its_discount_keeps_the_discount_on_its
     ]
     assert _mrr_on(script, date(2026, 1, 6), every_event=False) == (750, 750)
     assert _mrr_on(script, date(2026, 1, 10), every_event=False) == (1500, 1500)
+
+
+def test_a_metered_item_a_schedule_phase_removes_counts_its_last_usage_until_the_phase():
+    # $10/month from 1 Jan 01:07. On 2 Jan 01:08 a schedule whose phase from 3 Feb 01:08 bills
+    # $25 alone; at 02:08 a metered item ($0.07 a unit) joins, with 1 unit of usage. The 1 Feb
+    # renewal bills January's usage: 7, so from 1 Feb the MRR is 1000 + 7 = 1007, until the
+    # phase replaces the items with its own on 3 Feb: 2500 from then. On 2 Feb, 1007 (not 1000:
+    # the metered item was ended at the end of its last billed usage period, though kept events
+    # and the phase show it there until 3 Feb); on 5 Feb, 2500.
+    script = [
+        _subscribe("m10"),
+        Action(1, 1, 0, "schedule", (32, "price", 1, None, "create_prorations", 10, "release")),
+        Action(1, 2, 0, "metered", (1,)),
+    ]
+    for every_event in (True, False):
+        assert _mrr_on(script, date(2026, 2, 2), every_event=every_event) == (1007, 1007)
+        assert _mrr_on(script, date(2026, 2, 5), every_event=every_event) == (2500, 2500)

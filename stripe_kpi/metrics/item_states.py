@@ -362,20 +362,65 @@ def _snapshot_assertions(
             )
             if stated:
                 out.append((phase.start_date, _NOW, f"~phase{n:04}", _NOW, (stated, None)))
-    # A metered item that is gone stops at the end of its last billed usage period.
+    # A metered item that is gone stops at the end of its last billed usage period, or later
+    # when a kept event or a schedule phase shows it still there then (_metered_gone).
     present = {i.id for i in live}
-    last_metered: dict[str, int] = {}
+    last_metered: dict[str, tuple[int, str | None]] = {}
     for line in records.lines:
         price = catalog.prices.get(line.price_id or "")
         item = line.subscription_item_id
         if price is not None and price.metered and item and item not in present:
-            last_metered[item] = max(last_metered.get(item, line.period_end), line.period_end)
-    for item, end in sorted(last_metered.items()):
-        out.append((end, _END_METERED, item, _END, item))
+            known = last_metered.get(item)
+            if known is None or known[0] < line.period_end:
+                last_metered[item] = (line.period_end, line.price_id)
+    for item, (end, price_id) in sorted(last_metered.items()):
+        out.append((_metered_gone(records, item, price_id, end), _END_METERED, item, _END, item))
     for n, phase in enumerate(records.phases):
         if phase.discounts is not None:
             out.append((phase.start_date, _PHASE, f"~phase{n:04}", _PHASE, phase))
     return out
+
+
+def _metered_gone(
+    records: SubscriptionRecords, item_id: str, price_id: str | None, last_end: int
+) -> int:
+    """When a metered item no longer on the subscription went.
+
+    Not before ``last_end``, the end of its last billed usage period, and not after the next
+    renewal boundary (a renewal then would have billed its usage): inside that window, after the
+    last kept event that still lists it, at the first kept event whose complete item list omits
+    it or the first schedule phase begun whose items omit its price (a phase replaces the
+    subscription's items with its own: "When a phase starts, Stripe updates the subscription
+    based on the next phase's attributes", docs.stripe.com/billing/subscriptions/
+    subscription-schedules). With nothing to show it there after ``last_end``, at ``last_end``.
+    """
+    boundary = min(
+        (
+            ln.period_start
+            for ln in records.lines
+            if not ln.proration and ln.period_start > last_end
+        ),
+        default=None,
+    )
+
+    def inside(t: int) -> bool:
+        return last_end <= t and (boundary is None or t <= boundary)
+
+    shown = [s for s in records.snapshots if s.items_complete and inside(s.created)]
+    present = max(
+        (s.created for s in shown if any(i.id == item_id for i in s.items)), default=last_end
+    )
+    absent = [
+        s.created for s in shown if s.created > present and all(i.id != item_id for i in s.items)
+    ]
+    absent += [
+        p.start_date
+        for p in records.phases
+        if inside(p.start_date)
+        and p.start_date >= present
+        and all(q != price_id for q, _ in p.items)
+    ]
+    return min(absent, default=present)
 
 
 def _snapshot_item(
