@@ -142,3 +142,17 @@ def test_a_metered_item_a_schedule_phase_removes_counts_its_last_usage_until_the
     for every_event in (True, False):
         assert _mrr_on(script, date(2026, 2, 2), every_event=every_event) == (1007, 1007)
         assert _mrr_on(script, date(2026, 2, 5), every_event=every_event) == (2500, 2500)
+
+
+def test_a_repeating_coupon_on_both_the_item_and_the_subscription_converts_at_the_new_rate():
+    # €20/month from 1 Jan 01:07 (a EUR customer), 25 % off for two months (to 1 Mar) on the
+    # subscription and the same coupon on its item; the made-up EUR→USD rate is 1.05 + (day's
+    # ordinal mod 23) / 100: 1.19 on 1 Feb (14), 1.24 on 1 Mar (19). On 10 Feb:
+    # 2000 × 0.75 × 0.75 × 1.19 = 1338.75 → 1339. Both discounts end at the 1 Mar renewal,
+    # whose second also carries their own updates, still showing the February period; on
+    # 10 Mar the MRR is 2000 × 1.24 = 2480 at the new period's rate, not 2000 × 1.19 = 2380.
+    script = [Action(0, 1, 0, "subscribe", ("e20", 1, None, "pct25x2", None, "pct25x2", "eur",
+                                            None))]  # fmt: skip
+    for every_event in (True, False):
+        assert _mrr_on(script, date(2026, 2, 10), every_event=every_event) == (1339, 1339)
+        assert _mrr_on(script, date(2026, 3, 10), every_event=every_event) == (2480, 2480)

@@ -473,11 +473,19 @@ def _snapshot_item(
         product_id=price.product_id,
         discount_ids=discounts,
         tax_factor=tax,
-        period_start=0
-        if sub.currency == reporting
-        else (period_start if period_start is not None else period),
+        period_start=0 if sub.currency == reporting else _period_in_force(period_start, period),
     )
     return True
+
+
+def _period_in_force(shown: int | None, period: int) -> int:
+    """The start of the billing period an item a snapshot shows is in: the one it states, but
+    never before ``period``, the start of the last renewal line applied by then. An event of the
+    very second of a renewal may have been made just before it (a repeating discount that ends
+    at the renewal sends its own updates, still showing the old period), and Stripe gives no
+    order within a second; the renewal line says the new period has begun, and its day's rate
+    converts the amount (METRICS.md §1, "Currency")."""
+    return period if shown is None else max(shown, period)
 
 
 def item_versions(
