@@ -156,3 +156,18 @@ def test_a_repeating_coupon_on_both_the_item_and_the_subscription_converts_at_th
     for every_event in (True, False):
         assert _mrr_on(script, date(2026, 2, 10), every_event=every_event) == (1339, 1339)
         assert _mrr_on(script, date(2026, 3, 10), every_event=every_event) == (2480, 2480)
+
+
+def test_a_pending_proration_keeps_the_item_discount_its_amount_carries() -> None:
+    # $240/year from 1 Jan 01:07 with 25 % off its item for two months (to 1 Mar):
+    # 24000 × 0.75 / 12 = 1500. On 2 Jan 01:08 a change to the same quantity prorates: −179.50
+    # and +179.50, the 25 % inside the amounts, pending until the next invoice (1 Jan 2027),
+    # each listing the item's discount. On 6 Jan the MRR is 1500, not 24000 / 12 = 2000 (the
+    # pending proration's rate read without the discount it carries); on 10 Mar, 2000.
+    script = [
+        Action(0, 1, 0, "subscribe", ("y240", 1, None, None, None, "pct25x2", "usd", None)),
+        Action(1, 1, 0, "quantity", (1, "create_prorations")),
+    ]
+    for every_event in (True, False):
+        assert _mrr_on(script, date(2026, 1, 6), every_event=every_event) == (1500, 1500)
+        assert _mrr_on(script, date(2026, 3, 10), every_event=every_event) == (2000, 2000)

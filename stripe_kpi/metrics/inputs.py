@@ -91,6 +91,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "pending_invoice_item": (
         "id", "amount", "currency", "period_start", "period_end", "subscription_id",
         "subscription_item_id", "proration", "price_id", "quantity", "invoice_id", "deleted",
+        "discount_ids",
     ),
     "event": ("id", "type", "created", "object_id", "raw"),
     "subscription_schedule": (
@@ -490,12 +491,13 @@ def _pending_prorations(rows: Iterable[Sequence[Any]]) -> Iterator[InvoiceLine]:
     change), the item, price and quantity it was computed for ("If the invoice item is a
     proration, the quantity of the subscription that the proration was computed for",
     ``InvoiceItem.quantity`` in the ``stripe`` package). One-off items are not MRR and are
-    skipped, as their lines are. Its discounts are the subscription's, which the metrics take
-    from the subscription's discount records (``history.linked_discounts``), not from the item.
+    skipped, as their lines are. Its ``discounts`` are those its amount already carries
+    (flexible billing mode, ``proration_discounts=included``): listed with an amount of 0, as a
+    proration line lists them, so that they count on the rate it starts (``item_states``).
     """
     for row in rows:
         (id_, amount, ccy, start, end, sub, item, proration, price, quantity, invoice,
-         deleted) = row  # fmt: skip
+         deleted, discount_ids) = row  # fmt: skip
         if not proration or not item or invoice or deleted:
             continue  # a one-off, or no longer pending (its invoice's line says it now)
         yield InvoiceLine(
@@ -511,6 +513,7 @@ def _pending_prorations(rows: Iterable[Sequence[Any]]) -> Iterator[InvoiceLine]:
             proration=True,
             price_id=price and _intern(price),
             quantity=quantity,
+            discount_amounts=tuple((d, 0) for d in _ids(discount_ids)),
         )
 
 
