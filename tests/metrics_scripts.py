@@ -245,6 +245,8 @@ class _Runner:
         at = _moment(a.day, a.hour, 7)
         if a.kind != "subscribe":
             at += timedelta(minutes=self.offset)
+        # What the customer sees then: a renewal, a phase or a release due by ``at`` has run.
+        self.acct.advance(at)
         if a.kind == "subscribe":
             price, quantity, trial, coupon, more, item_coupon, currency, cardless = a.args
             item_coupons = None

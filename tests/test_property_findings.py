@@ -171,3 +171,20 @@ def test_a_pending_proration_keeps_the_item_discount_its_amount_carries() -> Non
     for every_event in (True, False):
         assert _mrr_on(script, date(2026, 1, 6), every_event=every_event) == (1500, 1500)
         assert _mrr_on(script, date(2026, 3, 10), every_event=every_event) == (2000, 2000)
+
+
+def test_the_first_phase_of_a_second_schedule_takes_off_no_discount_at_its_start() -> None:
+    # $10/month from 1 Jan 01:07 with 20 % off forever: 800. A schedule made on 2 Feb drops the
+    # coupon from 3 Feb (1000) and is released on 5 Feb. A second one, made on 6 Feb, starts as
+    # any schedule made from a running subscription: a first phase stating the subscription as it
+    # is (no coupon), dated from its period's start, 1 Feb 01:07. That phase changed nothing:
+    # from the invoices alone, on 2 Feb the MRR is still 800 (not 1000, the coupon taken off at
+    # 1 Feb by a phase made five days later); on 6 Feb, 1000.
+    script = [
+        _subscribe("m10", coupon="pct20"),
+        Action(32, 1, 0, "schedule", (1, "same", 1, None, "create_prorations", 2, "release")),
+        Action(36, 1, 0, "schedule", (2, "same", 1, None, "create_prorations", 10, "release")),
+    ]
+    for every_event in (True, False):
+        assert _mrr_on(script, date(2026, 2, 2), every_event=every_event) == (800, 800)
+        assert _mrr_on(script, date(2026, 2, 6), every_event=every_event) == (1000, 1000)

@@ -365,7 +365,10 @@ def _subscription_schedule(row: Row) -> SubscriptionSchedule:
                 )
                 for item in phase.get("items") or ()
             ),
-            discounts=_phase_discounts(phase),
+            # A phase begun before its schedule was made (the first phase of a schedule made
+            # from a running subscription: its present, from its period's start) changed
+            # nothing at its start: it takes off no discount.
+            discounts=_phase_discounts(phase) if phase["start_date"] >= row["created"] else None,
         )
         for phase in _json(row.get("phases")) or ()
     )
