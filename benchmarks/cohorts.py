@@ -78,7 +78,7 @@ def main() -> None:
         projected = forecast(ledger, last, committed, 3)
         print(
             f"forecast and CMRR inputs: {len(committed):,} commitments, next month "
-            f"{projected.months[0].mrr_end / 100:,.2f}: {time.monotonic() - t0:.3f}s"
+            f"{float(projected.months[0].mrr_end) / 100:,.2f}: {time.monotonic() - t0:.3f}s"
         )
 
 
