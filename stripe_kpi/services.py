@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -52,7 +52,6 @@ from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.metrics.report_json import money
 from stripe_kpi.progress import Advance
-from stripe_kpi.report.daily import DailyReport, build_daily_report, render_all, report_day
 from stripe_kpi.report.deliver import (
     ATTEMPTS,
     DeliveryOutcome,
@@ -80,9 +79,11 @@ from stripe_kpi.store.spend import (
     write_spend,
 )
 from stripe_kpi.store.spend_input import parse_csv, parse_entry
-from stripe_kpi.stripe_api import client_from_settings
-from stripe_kpi.sync import SyncReport, sync
 from stripe_kpi.sync.state import backfill_unfinished
+
+if TYPE_CHECKING:  # imported where used: a read needs neither Stripe's SDK nor matplotlib
+    from stripe_kpi.report.daily import DailyReport
+    from stripe_kpi.sync import SyncReport
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -173,6 +174,9 @@ def sync_and_derive(
     derived left in ``derive_queue``. ``clock`` stamps what the sync writes as it goes
     (checkpoints, the run's end); without it everything is stamped ``now``. Errors propagate as
     ``StripeKpiError``."""
+    from stripe_kpi.stripe_api import client_from_settings
+    from stripe_kpi.sync import sync
+
     with _database(settings) as engine:
         with client_from_settings(settings) as client:
             report = sync(
@@ -520,6 +524,8 @@ def report_for(settings: Settings, now: datetime, day: date | None = None) -> Da
 
 
 def _report(engine: Engine, settings: Settings, now: datetime, day: date | None) -> DailyReport:
+    from stripe_kpi.report.daily import build_daily_report, report_day
+
     day = day or report_day(now, settings.timezone)
     rows = _report_inputs(engine, settings, now, day)
     weekly = is_weekly_edition(settings.weekly, day)
@@ -616,6 +622,8 @@ def send_daily_report(
     line. A failed delivery raises ``DeliveryError`` after the retries; the report stays in
     ``report_delivery`` with status ``failed``.
     """
+    from stripe_kpi.report.daily import render_all
+
     target, envelope = smtp_from_settings(settings)
     with _database(settings) as engine:
         report = _report(engine, settings, now, day)
