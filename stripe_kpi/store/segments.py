@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, and_, delete, func, select
 
 from stripe_kpi.metrics import CustomerResult
 from stripe_kpi.metrics.segments import VALUES
@@ -188,10 +188,23 @@ def _apply(
     insert: Any,
 ) -> int:
     """One segment's rows with ``delta`` applied: its stored rows read back as changes, the
-    delta added, the rows that differ rewritten."""
+    delta added, the rows that differ rewritten.
+
+    Only the rows from the last one before the delta's first day are read: the levels before
+    it stay as they are, and that row's own levels carry them in (a sync that cancels today
+    reads a few rows, not the segment's three years: ``benchmarks/metrics_recompute.py``)."""
     segment_mrr = table("segment_mrr")
     where = and_(segment_mrr.c.kind == key[0], segment_mrr.c.segment == key[1])
     columns = [segment_mrr.c[c] for c in ("date", *VALUES)]
+    changed = [day for day, values in delta.items() if any(values)]
+    if not changed:
+        return 0
+    first = date.fromordinal(min(changed)).isoformat()
+    base = connection.execute(
+        select(func.max(segment_mrr.c.date)).where(where, segment_mrr.c.date < first)
+    ).scalar()
+    if base is not None:
+        where = and_(where, segment_mrr.c.date >= base)
     stored: dict[str, tuple] = {}
     changes: dict[int, list[int]] = {}
     previous = [0] * _LEVELS
