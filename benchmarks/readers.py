@@ -10,8 +10,9 @@ Each figure is taken in fresh processes, the median (and the range) of ``--runs`
 
 - upgrade and first read: the migrations, then the first read, which rebuilds the derived tables
   they queued (once; minutes on 100,000 customers);
-- ``stripe-kpi metrics --from <a year ago> --to <yesterday> --json``, ``movements`` for the last
-  full month (``--json``) and ``report --text``: the whole command's wall time, and the service's
+- ``stripe-kpi metrics --from <a year ago> --to <yesterday> --json``, ``movements`` for the
+  account's last full month (``--json``) and ``report --text`` of its last day (the generated
+  account ends then; the tables run on to today): the whole command's wall time, and the service's
   own time in a process that has imported it (``metrics_document``, ``movements_for``,
   ``report_for``). Targets: 0.5 s, 0.5 s, 2 s;
 - the CLI's import alone (``import stripe_kpi.cli``) and a command that does nothing
@@ -98,7 +99,7 @@ def measure(step: str, url: str, args: list[str]) -> dict[str, Any]:
     elif step == "movements":
         movements_for(settings, now, date.fromisoformat(args[0]), date.fromisoformat(args[1]))
     elif step == "report":
-        report_for(settings, now).text  # noqa: B018  (rendered, as the CLI prints it)
+        report_for(settings, now, date.fromisoformat(args[0])).text  # noqa: B018  (as printed)
     elif step == "pending":
         engine = open_database(url)
         tables_up_to_date(engine, settings, now)  # a first call warms the connection
@@ -123,6 +124,21 @@ def in_fresh_process(step: str, url: str, *args: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------
 
 
+def _account_end(url: str) -> date | None:
+    """The day the generated account ends (``_account_db.py`` records it), if it says."""
+    from sqlalchemy import text
+
+    from stripe_kpi.store.engine import open_database
+
+    engine = open_database(url)
+    with engine.connect() as connection:
+        value = connection.execute(
+            text("SELECT value FROM sync_state WHERE key = 'benchmark:account'")
+        ).scalar()
+    engine.dispose()
+    return None if value is None else datetime.fromisoformat(json.loads(value)["end"]).date()
+
+
 def run(url: str, runs: int, incremental: bool) -> None:
     cwd = tempfile.mkdtemp(prefix="readers_")  # no .env there
     t0 = time.monotonic()
@@ -134,8 +150,12 @@ def run(url: str, runs: int, incremental: bool) -> None:
     today = datetime.now(UTC).date()
     yesterday = today - timedelta(days=1)
     year_ago = yesterday - timedelta(days=365)
-    month_last = today.replace(day=1) - timedelta(days=1)
+    # The generated account's own last month and last day (it ends at its ``end``, nothing
+    # happens after it): movements and report where there is something to read.
+    end = _account_end(url) or today
+    month_last = end.replace(day=1) - timedelta(days=1)
     month_first = month_last.replace(day=1)
+    report_day = end - timedelta(days=1)
     commands = {
         "metrics": (
             ["metrics", "--from", year_ago.isoformat(), "--to", yesterday.isoformat(), "--json"],
@@ -152,7 +172,10 @@ def run(url: str, runs: int, incremental: bool) -> None:
             ],
             [month_first.isoformat(), month_last.isoformat()],
         ),
-        "report": (["report", "--text"], []),
+        "report": (
+            ["report", "--text", "--date", report_day.isoformat()],
+            [report_day.isoformat()],
+        ),
     }
     imports = [
         _run([sys.executable, "-c", "import stripe_kpi.cli"], url, cwd)[0] for _ in range(runs)
