@@ -69,8 +69,8 @@ def _outputs(
 ) -> tuple[Any, ...]:
     first, last = period
     return (
-        metrics_document(config, now, first, last),
-        metrics_document(config, now, first, last, "month"),
+        _without_cmrr(metrics_document(config, now, first, last)),
+        _without_cmrr(metrics_document(config, now, first, last, "month")),
         movements_for(config, now, first, last),
         render_text(report_for(config, now, report_day).summary),
     )
@@ -115,6 +115,13 @@ def _readers_agree(
     with monkeypatch.context() as patched:  # the readers with the tables' reader off
         patched.setattr(services, "read_current", lambda *a, **k: None)
         assert _outputs(config, now, period, report_day) == from_tables
+
+
+def _without_cmrr(document: dict[str, Any]) -> dict[str, Any]:
+    """The document less its committed MRR, which only the tables give (``committed_change``;
+    a recomputation says null: ``services._cmrr``), so is no reader's figure to compare."""
+    document["totals"].pop("cmrr", None)
+    return document
 
 
 @READERS
