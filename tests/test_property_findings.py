@@ -188,3 +188,18 @@ def test_the_first_phase_of_a_second_schedule_takes_off_no_discount_at_its_start
     for every_event in (True, False):
         assert _mrr_on(script, date(2026, 2, 2), every_event=every_event) == (800, 800)
         assert _mrr_on(script, date(2026, 2, 6), every_event=every_event) == (1000, 1000)
+
+
+def test_an_item_first_seen_in_an_event_is_taxed_by_the_subscriptions_default_rates() -> None:
+    # $33.33/month tax inclusive (20 % VAT, the subscription's default rate) from 1 Jan 01:07;
+    # $10 from 2 Jan (prorated); a schedule's phase moves it to $25 on 4 Jan 01:08 (a new item).
+    # The customer is deleted on 7 Jan: the subscription ends and its pending prorations with
+    # it, so only the kept events show the $25 item. On 6 Jan, net of the VAT:
+    # 2500 / 1.2 = 2083.33 → 2083, not 2500 (the new item read as untaxed).
+    script = [
+        Action(0, 1, 0, "subscribe", ("m33", 1, None, None, None, None, "usd", None)),
+        Action(1, 1, 0, "price", ("create_prorations",)),
+        Action(2, 1, 0, "schedule", (1, "price", 1, None, "create_prorations", 10, "release")),
+        Action(6, 1, 0, "delete", ()),
+    ]
+    assert _mrr_on(script, date(2026, 1, 6), every_event=True) == (2083, 2083)

@@ -33,7 +33,7 @@ from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from stripe_kpi.metrics.catalog import Catalog
-from stripe_kpi.metrics.money import ONE, monthly, price_amount
+from stripe_kpi.metrics.money import monthly, price_amount
 from stripe_kpi.metrics.phase_discounts import phase_drops
 from stripe_kpi.metrics.records import (
     PENDING,
@@ -460,8 +460,11 @@ def _snapshot_item(
     gross, interval, count = priced
     if tax_ids:
         tax = catalog.tax_factor_of_rates(tax_ids)
-    else:
-        tax = existing.tax_factor if existing is not None else ONE
+    elif existing is not None:
+        tax = existing.tax_factor
+    else:  # an item first seen in an event: taxed by the subscription's default rates, as
+        # Stripe taxes an item without rates of its own (its line, if any, will say)
+        tax = catalog.tax_factor_of_rates(sub.default_tax_rate_ids)
     state[item_id] = ItemState(
         item_id=item_id,
         price_id=price_id,
