@@ -15,6 +15,7 @@ from stripe_kpi.errors import StorageError
 from stripe_kpi.store.engine import (
     current_revision,
     head_revision,
+    newest_file_revision,
     open_database,
     session_scope,
     upsert_rows,
@@ -51,6 +52,26 @@ EXPECTED_TABLES = {
     "segment_mrr",
     "tax_rate",
 }
+
+
+def test_the_revision_named_by_the_newest_file_is_alembics_head() -> None:
+    """The fast check on open (no alembic import) compares with this: a migration whose file
+    name is not its revision, or a branch, would make it skip an upgrade."""
+    assert newest_file_revision() == head_revision()
+
+
+def test_opening_a_current_database_imports_no_alembic(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_database(url).dispose()  # created and migrated
+    probe = (
+        "import sys; from stripe_kpi.store.engine import open_database; "
+        f"open_database({url!r}).dispose(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_migrations_create_every_table(engine: Engine) -> None:
