@@ -36,8 +36,10 @@ from stripe_kpi.store.segments import write_segment_tables
 _CHUNK = 20_000
 #: Where the derived tables record what they were computed for (``sync_state``, JSON).
 META_KEY = "metrics:derived"
-#: Bumped whenever ``customer_result`` changes meaning: older tables are then rebuilt.
-FORMAT = 1
+#: Bumped whenever ``customer_result`` changes meaning, or the metrics give other figures for
+#: the same rows (a fix): older tables are then rebuilt on the next sync or read. 2: the fixes
+#: of 2026-12-04 (schedule phases dropping discounts, metered items with schedules, …).
+FORMAT = 2
 #: PostgreSQL advisory lock key of the derived tables' writers (any constant bigint, ours).
 _DERIVE_LOCK = 0x5354_4B50_4944_4552  # "STKPIDER"
 
