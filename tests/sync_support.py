@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.data import StripeData
 from stripe_kpi.simulator.saas import generate_account
+from stripe_kpi.simulator.server import SimulatorServer
+from stripe_kpi.store.engine import open_database
 from stripe_kpi.store.models import STRIPE_TABLES
 from stripe_kpi.stripe_api import RetryPolicy, StripeApi, make_client
 
@@ -81,3 +85,28 @@ def synced_rows(engine: Engine, since: int) -> dict[str, list[tuple]]:
     """What an incremental copy and a fresh full sync must agree on: every Stripe row, the
     events Stripe still returns (created at ``since`` or later), the eventless fields left out."""
     return without_eventless_fields(dump(engine, events_since=since))
+
+
+def synced_sqlite(acct: BillingAccount, directory: Path, now: datetime) -> str:
+    """The URL of a new SQLite database in ``directory`` holding ``acct`` as one sync over HTTP
+    at ``now`` copies it: what the CLI tests' module fixtures run their commands on."""
+    from stripe_kpi.sync import sync
+
+    url = f"sqlite:///{directory / 'kpi.db'}"
+    engine = open_database(url)
+    try:
+        with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
+            sync(engine, client, now=int(now.timestamp()), concurrency=2)
+    finally:
+        engine.dispose()
+    return url
+
+
+def cli_env(monkeypatch: pytest.MonkeyPatch, url: str, now: datetime, directory: Path) -> None:
+    """A command run by the CLI tests reads ``url`` in USD and UTC at ``now``, from
+    ``directory`` (so no ``.env`` of the checkout is read)."""
+    monkeypatch.chdir(directory)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
+    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
+    monkeypatch.setattr("stripe_kpi.cli._now", lambda: now)

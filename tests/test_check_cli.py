@@ -25,7 +25,7 @@ from stripe_kpi.store.models import table
 from stripe_kpi.store.partition import compute_account, reconcile_account
 from stripe_kpi.store.tables import rebuild_and_check
 from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import cli_env, fast_client
 
 runner = CliRunner()
 END = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -58,11 +58,7 @@ def synced(
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, synced: str, tmp_path) -> str:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", synced)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: END)
+    cli_env(monkeypatch, synced, END, tmp_path)
     return synced
 
 

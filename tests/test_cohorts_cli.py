@@ -28,10 +28,8 @@ from typer.testing import CliRunner
 
 from stripe_kpi.cli import app
 from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import cli_env, synced_sqlite
 
 runner = CliRunner()
 NOW = datetime(2026, 4, 15, 12, tzinfo=UTC)
@@ -65,22 +63,13 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> str:
     acct.change(bobs, at=d(3, 5), price=one_fifty)
     acct.cancel(dees, at=d(3, 10), at_period_end=True)
     acct.advance(NOW)
-    url = f"sqlite:///{tmp_path_factory.mktemp('c') / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, tmp_path_factory.mktemp("c"), NOW)
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, synced: str, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", synced)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
+    cli_env(monkeypatch, synced, NOW, tmp_path)
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: NOW)
 
 
 def _json(*args: str) -> dict:

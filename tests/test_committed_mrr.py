@@ -28,10 +28,8 @@ from stripe_kpi.cli import app
 from stripe_kpi.metrics.committed import Commitment, committed_mrr
 from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.billing.schedules import Phase
-from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import cli_env, synced_sqlite
 
 runner = CliRunner()
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -71,21 +69,12 @@ def example_27() -> BillingAccount:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> str:
     acct = example_27()
-    url = f"sqlite:///{tmp_path_factory.mktemp('cmrr') / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, tmp_path_factory.mktemp("cmrr"), NOW)
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, synced: str, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", synced)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: NOW)
+    cli_env(monkeypatch, synced, NOW, tmp_path)
 
 
 def _totals(*args: str) -> dict:

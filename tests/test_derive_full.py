@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from stripe_kpi.cli import app
 from stripe_kpi.store.current import bring_up_to_date
+from tests.sync_support import cli_env
 from tests.test_derive_queue import _store_snapshot, _tables, _three_customers
 
 runner = CliRunner()
@@ -20,11 +21,7 @@ SYNCED = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: SYNCED)
+    cli_env(monkeypatch, db_url, SYNCED, tmp_path)
 
 
 def test_derive_full_repairs_tampered_tables_and_says_what_it_repaired(

@@ -18,10 +18,7 @@ from typer.testing import CliRunner
 
 from stripe_kpi.cli import app
 from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.server import SimulatorServer
-from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import cli_env, synced_sqlite
 
 runner = CliRunner()
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -54,21 +51,12 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> str:
         comment="Budget cuts",
     )
     acct.advance(NOW)
-    url = f"sqlite:///{tmp_path_factory.mktemp('m') / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, tmp_path_factory.mktemp("m"), NOW)
 
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, synced: str, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", synced)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: NOW)
+    cli_env(monkeypatch, synced, NOW, tmp_path)
 
 
 def _json(*args: str) -> dict:

@@ -35,10 +35,7 @@ from stripe_kpi.metrics.segment_report import SegmentDays
 from stripe_kpi.report.extras import CohortLine, PlanLine, cohort_lines, plan_lines
 from stripe_kpi.services import report_for
 from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.server import SimulatorServer
-from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import synced_sqlite
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 SUNDAY = date(2026, 12, 6)
@@ -79,12 +76,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> str:
             customer = acct.create_customer(name=key, email=f"{key}@x.test", at=when)
             subs[key] = acct.subscribe(customer, [(price[plan], 1)], at=when)
     acct.advance(NOW)
-    url = f"sqlite:///{tmp_path_factory.mktemp('x') / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, tmp_path_factory.mktemp("x"), NOW)
 
 
 EXTRAS_TEXT = """\

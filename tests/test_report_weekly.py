@@ -25,10 +25,7 @@ from stripe_kpi.report.render import render_html
 from stripe_kpi.report.weekly import WeekChurn, is_weekly_edition
 from stripe_kpi.services import report_for
 from stripe_kpi.simulator.billing import BillingAccount
-from stripe_kpi.simulator.server import SimulatorServer
-from stripe_kpi.store.engine import open_database
-from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import synced_sqlite
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # Monday morning
 SUNDAY = date(2026, 12, 6)
@@ -60,12 +57,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> str:
         customer = acct.create_customer(name=name, email=f"{name[:2].lower()}@x.test", at=when)
         subs[name] = acct.subscribe(customer, [(prices[amount], 1)], at=when)
     acct.advance(NOW)
-    url = f"sqlite:///{tmp_path_factory.mktemp('w') / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, tmp_path_factory.mktemp("w"), NOW)
 
 
 def _settings(url: str, weekly: str) -> Settings:

@@ -25,7 +25,7 @@ from stripe_kpi.simulator.billing import BillingAccount
 from stripe_kpi.simulator.server import SimulatorServer
 from stripe_kpi.store.engine import open_database
 from stripe_kpi.sync import sync
-from tests.sync_support import fast_client
+from tests.sync_support import cli_env, fast_client, synced_sqlite
 
 runner = CliRunner()
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
@@ -37,20 +37,11 @@ def d(month: int, day: int) -> datetime:
 
 def _synced(acct: BillingAccount, path) -> str:
     acct.advance(NOW)
-    url = f"sqlite:///{path / 'kpi.db'}"
-    engine = open_database(url)
-    with SimulatorServer(acct.snapshot()) as server, fast_client(server) as client:
-        sync(engine, client, now=int(NOW.timestamp()), concurrency=2)
-    engine.dispose()
-    return url
+    return synced_sqlite(acct, path, NOW)
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, url: str, tmp_path) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("STRIPE_KPI_CURRENCY", "usd")
-    monkeypatch.setenv("STRIPE_KPI_TIMEZONE", "UTC")
-    monkeypatch.setattr("stripe_kpi.cli._now", lambda: NOW)
+    cli_env(monkeypatch, url, NOW, tmp_path)
 
 
 def _run(*args: str) -> str:
