@@ -17,21 +17,22 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _stored_tables import tables_current  # noqa: E402
 
 from stripe_kpi.metrics.calendar import month_start  # noqa: E402
 from stripe_kpi.metrics.cohorts import cohorts_json  # noqa: E402
 from stripe_kpi.metrics.forecast import BASE_MONTHS, forecast  # noqa: E402
 from stripe_kpi.store.cohort_table import read_cohorts  # noqa: E402
 from stripe_kpi.store.committed_table import read_committed  # noqa: E402
-from stripe_kpi.store.current import bring_up_to_date  # noqa: E402
 from stripe_kpi.store.engine import open_database  # noqa: E402
 from stripe_kpi.store.readers import daily_ledger  # noqa: E402
-from stripe_kpi.store.tables import read_meta  # noqa: E402
 
 CURRENCY, TZ = "usd", "UTC"
 
@@ -46,16 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     engine = open_database(args.database_url or f"sqlite:///{args.reuse}")
-    with engine.connect() as connection:
-        meta = read_meta(connection)
-    if meta is None:
-        raise SystemExit("the derived tables were never built: run metrics_recompute first")
-    as_of = datetime.fromtimestamp(meta["as_of"], UTC)
-    t0 = time.monotonic()
-    bring_up_to_date(engine, currency=CURRENCY, tz=TZ, as_of=as_of)
-    print(f"brought up to date: {time.monotonic() - t0:.1f}s")
-    with engine.connect() as connection:
-        last = date.fromisoformat(read_meta(connection)["last_day"])  # type: ignore[index]
+    meta, seconds = tables_current(engine, currency=CURRENCY, tz=TZ)
+    print(f"brought up to date: {seconds:.1f}s")
+    last = date.fromisoformat(meta["last_day"])
     first = last.replace(year=last.year - 3, day=1)
     since = month_start(last)
     for _ in range(BASE_MONTHS):

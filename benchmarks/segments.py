@@ -20,19 +20,20 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _stored_tables import tables_current  # noqa: E402
 
 from stripe_kpi.metrics.segment_report import segment_document  # noqa: E402
-from stripe_kpi.store.current import bring_up_to_date  # noqa: E402
 from stripe_kpi.store.engine import open_database  # noqa: E402
 from stripe_kpi.store.segment_reads import read_segments  # noqa: E402
-from stripe_kpi.store.tables import read_meta  # noqa: E402
 
 CURRENCY, TZ = "usd", "UTC"
 
@@ -49,14 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{args.reuse}"
     engine = open_database(url)
-    with engine.connect() as connection:
-        meta = read_meta(connection)
-    if meta is None:
-        raise SystemExit("the derived tables were never built: run metrics_recompute first")
-    as_of = datetime.fromtimestamp(meta["as_of"], UTC)
-    t0 = time.monotonic()
-    bring_up_to_date(engine, currency=CURRENCY, tz=TZ, as_of=as_of)
-    up_to_date = time.monotonic() - t0
+    meta, up_to_date = tables_current(engine, currency=CURRENCY, tz=TZ)
     last = date.fromisoformat(meta["last_day"])
     first = last - timedelta(days=364)
     timings = []
