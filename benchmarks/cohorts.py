@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +26,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _stored_tables import tables_current  # noqa: E402
 
-from stripe_kpi.metrics.calendar import month_start  # noqa: E402
 from stripe_kpi.metrics.cohorts import cohorts_json  # noqa: E402
-from stripe_kpi.metrics.forecast import BASE_MONTHS, forecast  # noqa: E402
+from stripe_kpi.metrics.forecast import first_day_read, forecast  # noqa: E402
 from stripe_kpi.store.cohort_table import read_cohorts  # noqa: E402
 from stripe_kpi.store.committed_table import read_committed  # noqa: E402
 from stripe_kpi.store.engine import open_database  # noqa: E402
@@ -51,10 +50,7 @@ def main() -> None:
     print(f"brought up to date: {seconds:.1f}s")
     last = date.fromisoformat(meta["last_day"])
     first = last.replace(year=last.year - 3, day=1)
-    since = month_start(last)
-    for _ in range(BASE_MONTHS):
-        since = month_start(since - timedelta(days=1))
-    since -= timedelta(days=1)  # the first base month's start
+    since = first_day_read(last)
     for _ in range(args.repeat):
         for metric in ("customers", "mrr"):
             t0 = time.monotonic()

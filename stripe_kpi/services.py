@@ -38,16 +38,16 @@ from stripe_kpi.config import Settings
 from stripe_kpi.errors import InputError, StorageError
 from stripe_kpi.metrics import Computed, Movement, metrics_json
 from stripe_kpi.metrics.acquisition import new_customers_per_day, with_acquisition
-from stripe_kpi.metrics.calendar import LocalCalendar, month_start
+from stripe_kpi.metrics.calendar import LocalCalendar
 from stripe_kpi.metrics.cohorts import Cohort, CohortMetric, cohorts, cohorts_json
 from stripe_kpi.metrics.committed import (
     CONVERSION_DAYS,
     Commitment,
-    committed_mrr,
+    committed_mrr_on,
     conversion_window,
 )
-from stripe_kpi.metrics.forecast import BASE_MONTHS, Forecast, forecast, forecast_json
-from stripe_kpi.metrics.kpis import Granularity, earliest_day_read, trial_conversion
+from stripe_kpi.metrics.forecast import Forecast, first_day_read, forecast, forecast_json
+from stripe_kpi.metrics.kpis import Granularity, earliest_day_read
 from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.reconciliation import Reconciliation
 from stripe_kpi.metrics.report_json import money
@@ -371,15 +371,7 @@ def _cmrr(computed: Computed, committed: list[Commitment] | None, last: date) ->
     recomputed); None otherwise."""
     if committed is None or last != computed.last_day:
         return None
-    day = last.toordinal()
-    first, _ = conversion_window(day)
-    ledger = computed.ledger
-    conversion = trial_conversion(
-        ledger.flow("trials_converted", first, day), ledger.flow("trials_ended", first, day)
-    )
-    return money(
-        committed_mrr(ledger.level("mrr", day), committed, conversion, day), computed.currency
-    )
+    return money(committed_mrr_on(computed.ledger, committed, last.toordinal()), computed.currency)
 
 
 def movements_for(
@@ -488,10 +480,7 @@ def forecast_for(settings: Settings, now: datetime, months: int = 3) -> Forecast
     from ``daily_metrics`` and ``committed_change``; from a recomputation, without the scheduled
     changes, when the tables cannot be read."""
     today = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(now.timestamp())))
-    since = month_start(today)
-    for _ in range(BASE_MONTHS):
-        since = month_start(since - timedelta(days=1))
-    since -= timedelta(days=1)  # the first base month's start
+    since = first_day_read(today)
     with _database(settings) as engine:
         stored = _stored(
             engine,
@@ -555,24 +544,16 @@ def _report_outlook(connection: Connection, settings: Settings, now: datetime) -
     ``daily_metrics`` and ``committed_change`` at the tables' day (commitments are known as of
     now, so the report shows today's, whatever day it reports on). None without MRR."""
     today = date.fromordinal(LocalCalendar(settings.timezone).day_of(int(now.timestamp())))
-    since = month_start(today)
-    for _ in range(BASE_MONTHS):
-        since = month_start(since - timedelta(days=1))
     day = today.toordinal()
     first, _ = conversion_window(day)
-    since = min(since - timedelta(days=1), date.fromordinal(first - 1))
-    ledger = daily_ledger(connection, since)
-    mrr = ledger.level("mrr", day)
-    if not mrr:
+    ledger = daily_ledger(connection, min(first_day_read(today), date.fromordinal(first - 1)))
+    if not ledger.level("mrr", day):
         return None
     committed = read_committed(connection)
-    conversion = trial_conversion(
-        ledger.flow("trials_converted", first, day), ledger.flow("trials_ended", first, day)
-    )
     (next_month,) = forecast(ledger, today, committed, 1).months
     end = next_month.mrr_end
     return Outlook(
-        cmrr=committed_mrr(mrr, committed, conversion, day),
+        cmrr=committed_mrr_on(ledger, committed, day),
         forecast_month=next_month.month,
         forecast_mrr=int(
             (Decimal(end.numerator) / end.denominator).quantize(Decimal(1), ROUND_HALF_UP)

@@ -43,6 +43,8 @@ from stripe_kpi.metrics.computation import _Index
 from stripe_kpi.metrics.fx import Converter, RateFn
 from stripe_kpi.metrics.history import components_as_of, components_at, items_in_force
 from stripe_kpi.metrics.item_states import SubscriptionRecords
+from stripe_kpi.metrics.kpis import trial_conversion
+from stripe_kpi.metrics.ledger import Ledger
 from stripe_kpi.metrics.money import ZERO, monthly, price_amount
 from stripe_kpi.metrics.movements import subscription_value
 from stripe_kpi.metrics.records import AccountHistory, SubscriptionSchedule
@@ -192,6 +194,17 @@ def _list_monthly(
 def conversion_window(day: int) -> tuple[int, int]:
     """The days (ordinals, inclusive) whose ended trials weight CMRR at ``day``: the last 90."""
     return day - CONVERSION_DAYS + 1, day
+
+
+def committed_mrr_on(ledger: Ledger, rows: Iterable[Commitment], day: int) -> int:
+    """:func:`committed_mrr` at the end of ``day`` with its MRR and the trial conversion of the
+    90 days to it read off the account's ``ledger``: what ``metrics``' ``cmrr`` and the report's
+    outlook both show."""
+    first, _ = conversion_window(day)
+    conversion = trial_conversion(
+        ledger.flow("trials_converted", first, day), ledger.flow("trials_ended", first, day)
+    )
+    return committed_mrr(ledger.level("mrr", day), rows, conversion, day)
 
 
 def committed_mrr(

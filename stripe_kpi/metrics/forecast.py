@@ -81,16 +81,27 @@ class Forecast:
     months: tuple[ForecastMonth, ...]
 
 
-def base_months(ledger: Ledger, today: date) -> list[BaseMonth]:
-    """The full months before ``today``'s the projection comes from (see the module), oldest
-    first."""
-    first_day = ledger.first_day()
+def _base_month_starts(today: date) -> list[date]:
+    """The first days of the :data:`BASE_MONTHS` full months before ``today``'s, oldest first."""
     months, month = [], month_start(today)
     for _ in range(BASE_MONTHS):
         month = month_start(month - timedelta(days=1))
         months.append(month)
+    return months[::-1]
+
+
+def first_day_read(today: date) -> date:
+    """The first day whose ``daily_metrics`` row a projection made on ``today`` reads: the day
+    before its oldest base month (that month's starting MRR)."""
+    return _base_month_starts(today)[0] - timedelta(days=1)
+
+
+def base_months(ledger: Ledger, today: date) -> list[BaseMonth]:
+    """The full months before ``today``'s the projection comes from (see the module), oldest
+    first."""
+    first_day = ledger.first_day()
     found = []
-    for month in reversed(months):
+    for month in _base_month_starts(today):
         a, b = month.toordinal(), month_end(month).toordinal()
         if first_day is None or b < first_day:
             continue
