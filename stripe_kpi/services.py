@@ -524,12 +524,11 @@ def _report(engine: Engine, settings: Settings, now: datetime, day: date | None)
 
 def _report_extras(engine: Engine, settings: Settings, now: datetime, day: date) -> ReportExtras:
     """The report's MRR by plan and cohorts' rows, read from ``segment_mrr`` and
-    ``cohort_month`` once the tables are brought up to date (``report.extras``), as
-    ``metrics --segment`` and ``cohorts`` read them (even when the report's own figures had to
-    be recomputed: the extras never recompute the account)."""
+    ``cohort_month`` (``report.extras``), as ``metrics --segment`` and ``cohorts`` read them
+    (even when the report's own figures had to be recomputed: the extras never recompute the
+    account). The tables were brought up to date by :func:`_report_inputs`, just before."""
     from stripe_kpi.store.segment_reads import read_segments
 
-    tables_up_to_date(engine, settings, now)
     with engine.connect() as connection:
         plans = read_segments(connection, "plan", day.replace(day=1), day)
         found = read_cohorts(connection)
